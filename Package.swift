@@ -1,0 +1,30 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Release builds run the numeric loops; bounds checks stay in debug builds.
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Bottleneck",
+    products: [
+        .library(name: "Bottleneck", targets: ["Bottleneck"]),
+        .executable(name: "bottleneck", targets: ["bottleneck"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG"],
+                path: "Sources/Bottleneck", swiftSettings: optimize),
+        .executableTarget(name: "bottleneck",
+                          dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/bottleneck", swiftSettings: optimize),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck"], path: "Tests/BottleneckTests",
+                    swiftSettings: optimize),
+    ]
+)

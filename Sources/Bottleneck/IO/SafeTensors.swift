@@ -1,0 +1,147 @@
+import Foundation
+
+/// The safetensors format (PyTorch users share weights in it): an 8-byte little-endian header
+/// length, a JSON header mapping each name to {dtype, shape, data_offsets}, then the raw
+/// little-endian data. `__metadata__` holds string pairs; we keep the architecture there.
+public struct SafeTensors {
+    public var tensors: [String: Tensor]
+    /// Names in file order (the order they were written).
+    public var names: [String]
+    public var metadata: [String: String]
+
+    public init(tensors: [(String, Tensor)], metadata: [String: String] = [:]) {
+        self.tensors = Dictionary(tensors, uniquingKeysWith: { a, _ in a })
+        names = tensors.map(\.0)
+        self.metadata = metadata
+    }
+
+    public subscript(name: String) -> Tensor? { tensors[name] }
+
+    /// Reads a file; every problem is a `BottleneckError` naming the file.
+    public static func read(_ path: String) throws -> SafeTensors {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BottleneckError.file(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        }
+        return try decode(data, source: path)
+    }
+
+    public static func decode(_ data: Data, source: String) throws -> SafeTensors {
+        func fail(_ why: String) -> BottleneckError { .file(source, "not a valid safetensors file: \(why)") }
+        guard data.count >= 8 else { throw fail("shorter than its 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
+            throw fail("header length \(headerLength) exceeds the file (\(data.count) bytes): truncated?")
+        }
+        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+            throw fail("header is not a JSON object")
+        }
+        let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
+        var metadata: [String: String] = [:]
+        var entries: [(String, Int, Tensor)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (k, v) in m { metadata[k] = v as? String ?? "\(v)" }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw fail("entry '\(name)' lacks dtype, shape or data_offsets")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, end >= begin, end <= body.count else {
+                throw fail("tensor '\(name)' runs past the end of the data (\(end) > \(body.count)): truncated?")
+            }
+            let n = shape.reduce(1, *)
+            let t = Tensor(shape: shape, zeroed: false)
+            try body.withUnsafeBytes { raw in
+                let bytes = raw.baseAddress!.advanced(by: begin)
+                switch dtype {
+                case "F32":
+                    guard end - begin == 4 * n else { throw fail("tensor '\(name)' has \(end - begin) bytes for shape \(shape)") }
+                    memcpy(t.data, bytes, 4 * n)  // little-endian host
+                case "F64":
+                    guard end - begin == 8 * n else { throw fail("tensor '\(name)' has \(end - begin) bytes for shape \(shape)") }
+                    for i in 0..<n { t.data[i] = Float(bytes.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+                case "F16":
+                    guard end - begin == 2 * n else { throw fail("tensor '\(name)' has \(end - begin) bytes for shape \(shape)") }
+                    for i in 0..<n { t.data[i] = Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                case "I64":
+                    guard end - begin == 8 * n else { throw fail("tensor '\(name)' has \(end - begin) bytes for shape \(shape)") }
+                    for i in 0..<n { t.data[i] = Float(bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+                default:
+                    throw BottleneckError.file(source, "tensor '\(name)' has unsupported dtype \(dtype) (F32, F64, F16 and I64 are read)")
+                }
+            }
+            entries.append((name, begin, t))
+        }
+        entries.sort { $0.1 < $1.1 }
+        return SafeTensors(tensors: entries.map { ($0.0, $0.2) }, metadata: metadata)
+    }
+
+    /// The file's bytes: F32 tensors in `names` order, 8-byte aligned header.
+    public func encoded() throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for name in names {
+            let t = tensors[name]!
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
+            offset += 4 * t.count
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while (json.count + 8) % 8 != 0 { json.append(0x20) }  // pad with spaces, as the spec allows
+        var out = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        for name in names {
+            let t = tensors[name]!
+            out.append(UnsafeBufferPointer(start: t.data, count: t.count))
+        }
+        return out
+    }
+
+    /// Writes atomically (temporary name, then rename), so a crash never leaves half a file.
+    public func write(to path: String) throws {
+        try writeAtomically(try encoded(), to: path)
+    }
+}
+
+/// Writes `data` to `path` through a temporary file in the same folder and a rename.
+public func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    do {
+        try data.write(to: tmp)
+        if rename(tmp.path, url.path) != 0 { throw BottleneckError.file(path, "cannot be written (rename failed)") }
+    } catch let e as BottleneckError {
+        try? FileManager.default.removeItem(at: tmp)
+        throw e
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        throw BottleneckError.file(path, "cannot be written: \(error.localizedDescription)")
+    }
+}
+
+extension Module {
+    /// Copies tensors into this module's parameters and buffers by name. Every name of the module
+    /// must be present with the same shape; names the module does not have are an error too
+    /// (unless `strict` is false), so a file from another architecture is refused.
+    public func load(stateDict source: [String: Tensor], strict: Bool = true, from file: String = "state dict") throws {
+        let mine = stateDict()
+        for (name, t) in mine {
+            guard let src = source[name] else { throw BottleneckError.file(file, "has no tensor '\(name)' that the model needs") }
+            guard src.shape == t.shape else {
+                throw BottleneckError.file(file, "tensor '\(name)' has shape \(formatShape(src.shape)), the model needs \(formatShape(t.shape))")
+            }
+        }
+        if strict {
+            let known = Set(mine.map(\.0))
+            if let extra = source.keys.sorted().first(where: { !known.contains($0) }) {
+                throw BottleneckError.file(file, "has tensor '\(extra)' that the model does not have (another architecture?)")
+            }
+        }
+        for (name, t) in mine { t.assign(source[name]!) }
+    }
+}

@@ -1,0 +1,2 @@
+import Bottleneck
+print("bottleneck")
