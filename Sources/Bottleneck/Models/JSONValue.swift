@@ -1,0 +1,64 @@
+import Foundation
+
+/// A JSON value, for the free-form arguments of a layer in an architecture file.
+public enum JSONValue: Codable, Equatable, CustomStringConvertible {
+    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        case .null: try c.encodeNil()
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .number(let n): return n == n.rounded() && Swift.abs(n) < 1e15 ? String(Int(n)) : String(n)
+        case .string(let s): return "\"\(s)\""
+        case .bool(let b): return String(b)
+        case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .object(let o): return "{" + o.keys.sorted().map { "\($0): \(o[$0]!)" }.joined(separator: ", ") + "}"
+        case .null: return "null"
+        }
+    }
+}
+
+/// Encodes a Codable value as compact, key-sorted JSON text (for safetensors metadata).
+public func jsonString<T: Encodable>(_ value: T) throws -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    return String(decoding: try e.encode(value), as: UTF8.self)
+}
+
+public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String) throws -> T {
+    do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch let e as BottleneckError { throw e } catch {
+        throw BottleneckError("\(source): \(describeDecodingError(error))")
+    }
+}
+
+/// A one-line reading of a Codable error: which key, what was wrong.
+func describeDecodingError(_ error: Error) -> String {
+    func path(_ p: [CodingKey]) -> String { p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined() }
+    switch error {
+    case DecodingError.keyNotFound(let key, let ctx): return "missing key '\(key.stringValue)' at \(path(ctx.codingPath).isEmpty ? "top level" : path(ctx.codingPath))"
+    case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx): return "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+    case DecodingError.dataCorrupted(let ctx): return "invalid JSON\(ctx.codingPath.isEmpty ? "" : " at \(path(ctx.codingPath))"): \(ctx.debugDescription)"
+    case let e as BottleneckError: return e.message
+    default: return "\(error)"
+    }
+}
