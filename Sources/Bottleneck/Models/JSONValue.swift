@@ -46,7 +46,7 @@ public func jsonString<T: Encodable>(_ value: T) throws -> String {
 }
 
 public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String) throws -> T {
-    do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch let e as BottleneckError { throw e } catch {
+    do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
         throw BottleneckError("\(source): \(describeDecodingError(error))")
     }
 }
