@@ -19,7 +19,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
-        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG"],
+        // PNG/JPEG codecs in C: libpng and libjpeg report errors by longjmp, which must stay inside C.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs"],
                 path: "Sources/Bottleneck", swiftSettings: optimize),
         .executableTarget(name: "bottleneck",
                           dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],
