@@ -26,7 +26,7 @@ final class TrainingTests: XCTestCase {
         config.learningRate = lr
         config.validationFraction = 0.1
         return try TrainingSession(spec: try preset.spec(inputShape: [1, 28, 28]), inputShape: [1, 28, 28], config: config,
-                                   documents: [:], outputPath: out, logPath: out + ".log.jsonl", resume: resume) { _, c in
+                                   documents: [:], outputPath: out, logPath: out + ".log.jsonl", resume: resume) { _, c, _ in
             ReconstructionObjective(loss: c.loss)
         }
     }

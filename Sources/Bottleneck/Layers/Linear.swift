@@ -15,13 +15,17 @@ public final class Linear: Module {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    public override func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
+    /// Acts on the last axis, as nn.Linear: [N, ..., in] -> [N, ..., out] (per time step for sequences).
+    public override func callAsFunction(_ x: Tensor) -> Tensor {
+        if x.rank == 2 { return x.linear(weight: weight, bias: bias) }
+        return x.reshaped([-1, inFeatures]).linear(weight: weight, bias: bias).reshaped(Array(x.shape.dropLast()) + [outFeatures])
+    }
 
     public override func outputShape(for input: [Int]) throws -> [Int] {
-        guard input == [inFeatures] else {
-            throw BottleneckError.shape(layer: "Linear(\(inFeatures) -> \(outFeatures))", expected: "[\(inFeatures)]", got: input)
+        guard input.last == inFeatures else {
+            throw BottleneckError.shape(layer: "Linear(\(inFeatures) -> \(outFeatures))", expected: "[..., \(inFeatures)]", got: input)
         }
-        return [outFeatures]
+        return Array(input.dropLast()) + [outFeatures]
     }
 
     public override var details: String { "\(inFeatures) -> \(outFeatures)" }

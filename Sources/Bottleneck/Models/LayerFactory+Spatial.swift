@@ -1,4 +1,8 @@
-/// Convolution, pooling, normalisation and recurrent layer builders (filled in with those layers).
 extension LayerFactory {
     static let spatialBuilders: [String: Builder] = [:]
+    static func positive(_ s: LayerSpec, _ key: String) throws -> Int {
+        let v = try s.int(key)
+        guard v >= 1 else { throw BottleneckError("argument '\(key)' must be at least 1, got \(v)") }
+        return v
+    }
 }

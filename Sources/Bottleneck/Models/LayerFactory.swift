@@ -10,9 +10,9 @@ public enum LayerFactory {
 
     static let coreBuilders: [String: Builder] = [
         "linear": { s, shape, rng in
-            guard shape.count == 1 else { throw BottleneckError("layer 'linear' needs a flat input, got \(formatShape(shape)): add {\"type\": \"flatten\"} before it") }
-            let fin = try s.int("in", default: shape[0])
-            return Linear(fin, try s.int("out"), bias: try s.bool("bias", default: true), rng: rng)
+            // Acts on the last axis: images need {"type": "flatten"} first; sequences map each step.
+            let fin = try s.int("in", default: shape.last ?? 0)
+            return Linear(fin, try positive(s, "out"), bias: try s.bool("bias", default: true), rng: rng)
         },
         "relu": { _, _, _ in ReLU() },
         "leaky_relu": { s, _, _ in LeakyReLU(try s.float("slope", default: 0.01)) },

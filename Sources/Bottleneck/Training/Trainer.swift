@@ -56,6 +56,10 @@ public final class Trainer {
         var lossSum = 0.0, seen = 0
         var partSums: [String: Double] = [:]
         for (k, indices) in batches.enumerated() {
+            if let schedule = config.schedule {
+                optimizer.learningRate = schedule.rate(base: config.learningRate, step: (epoch - 1) * batches.count + k,
+                                                       epoch: epoch - 1, totalEpochs: config.epochs)
+            }
             let x = train.batch(indices)
             let terms = objective.loss(model: model, input: x, rng: rng)
             let loss = Double(terms.total.item)

@@ -8,6 +8,8 @@ public struct TrainingConfig: Codable, Equatable {
     public var optimizer = "adam"
     public var momentum: Float = 0.9
     public var weightDecay: Float = 0
+    /// Learning-rate schedule over the run (constant when nil).
+    public var schedule: LearningRateSchedule?
     /// Clip gradients to this global L2 norm (none when nil).
     public var clipNorm: Float?
     public var seed: UInt64 = 0

@@ -20,7 +20,7 @@ public final class TrainingSession {
     /// Builds the model and trainer for a new run, or restores them from the checkpoint.
     public init(spec: ArchitectureSpec, inputShape: [Int], config: TrainingConfig, documents: [String: String],
                 outputPath: String, logPath: String?, resume: Bool,
-                makeObjective: (ArchitectureSpec, TrainingConfig) throws -> Objective) throws {
+                makeObjective: (Autoencoder, TrainingConfig, RandomGenerator) throws -> Objective) throws {
         self.outputPath = outputPath
         self.logPath = logPath
         try Self.checkWritable(outputPath)
@@ -48,7 +48,7 @@ public final class TrainingSession {
         }
         let rng = RandomGenerator(seed: config.seed)
         let model = try Autoencoder(spec: spec, inputShape: inputShape, rng: rng)
-        trainer = try Trainer(model: model, objective: try makeObjective(model.spec, config), config: config, rng: rng)
+        trainer = try Trainer(model: model, objective: try makeObjective(model, config, rng), config: config, rng: rng)
         if let (file, state) = saved { try trainer.restore(tensors: file.tensors, state: state, source: ckptPath) }
         modelFile = ModelFile(architecture: model.spec, documents: documents)
         try modelFile.setDocument("training", config)

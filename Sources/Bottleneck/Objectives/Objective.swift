@@ -1,11 +1,16 @@
-/// The loss of one batch, with named parts for the log (e.g. reconstruction and KL).
+/// The loss of one batch, with named parts for the log (e.g. reconstruction and KL), and the
+/// code and reconstruction it computed, so wrappers (latent consistency) can reuse them.
 public struct LossTerms {
     public var total: Tensor
     public var parts: [(String, Float)]
+    public var code: Tensor?
+    public var reconstruction: Tensor?
 
-    public init(total: Tensor, parts: [(String, Float)] = []) {
+    public init(total: Tensor, parts: [(String, Float)] = [], code: Tensor? = nil, reconstruction: Tensor? = nil) {
         self.total = total
         self.parts = parts
+        self.code = code
+        self.reconstruction = reconstruction
     }
 }
 
@@ -34,6 +39,8 @@ public final class ReconstructionObjective: Objective {
     public var name: String { "reconstruction (\(lossKind.rawValue))" }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
-        LossTerms(total: reconstructionLoss(lossKind, model(input), input))
+        let code = model.encode(input)
+        let (loss, r) = model.reconstructionLoss(lossKind, code: code, target: input)
+        return LossTerms(total: loss, code: code, reconstruction: r)
     }
 }

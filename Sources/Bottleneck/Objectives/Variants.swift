@@ -1,0 +1,100 @@
+/// Builds the objective of a `VariantSpec` and adapts architectures to variants.
+///
+/// Variant kinds and their options (all optional unless said):
+/// - `plain`
+/// - `denoising`: `noise` ("gaussian:0.3", "salt-pepper:0.1", "mask:0.25", "occlusion:0.2-0.5"; default gaussian:0.3)
+/// - `sparse`: `penalty` ("l1" or "kl"), `weight` (λ or β; default 1e-3 for l1, 1 for kl), `rate` (ρ, default 0.05)
+/// - `contractive`: `weight` (default 0.1), `method` ("auto", "exact", "stochastic"), `sigma` (default 0.01)
+/// - `vae`: `beta` (1), `warmup_steps` (0), `likelihood` ("bernoulli" or "gaussian")
+/// - `aae`: `prior` ("gaussian" or "mixture:K"), `hidden` (256), `lr` (1e-3)
+/// - any kind: `consistency` (weight of the latent-consistency term; off when absent)
+public enum Variants {
+    public static let kinds = ["plain", "denoising", "sparse", "contractive", "vae", "aae"]
+
+    public static func objective(_ variant: VariantSpec?, model: Autoencoder, loss: LossKind, rng: RandomGenerator) throws -> Objective {
+        let v = variant ?? .plain
+        let o = Options(v)
+        let base: Objective
+        switch v.kind {
+        case "plain": base = ReconstructionObjective(loss: loss)
+        case "denoising":
+            base = DenoisingObjective(noise: try NoiseModel(parsing: try o.string("noise", "gaussian:0.3")), loss: loss)
+        case "sparse":
+            switch try o.string("penalty", "l1") {
+            case "l1": base = SparseObjective(penalty: .l1(weight: try o.float("weight", 1e-3)), loss: loss)
+            case "kl":
+                let rate = try o.float("rate", 0.05)
+                guard rate > 0, rate < 1 else { throw BottleneckError("variant sparse: rate must be in (0, 1), got \(rate)") }
+                base = SparseObjective(penalty: .kl(rate: rate, weight: try o.float("weight", 1)), loss: loss)
+            case let p: throw BottleneckError("variant sparse: penalty must be l1 or kl, got '\(p)'")
+            }
+        case "contractive":
+            let method = try o.string("method", "auto")
+            guard ["auto", "exact", "stochastic"].contains(method) else { throw BottleneckError("variant contractive: method must be auto, exact or stochastic") }
+            let c = ContractiveObjective(weight: try o.float("weight", 0.1), sigma: try o.float("sigma", 0.01),
+                                         forceStochastic: method == "stochastic", loss: loss)
+            if method == "exact" && c.exactJacobianPenalty(model, Tensor.zeros([1] + model.inputShape)) == nil {
+                throw BottleneckError("variant contractive: the exact penalty needs an encoder of one dense layer and an elementwise activation")
+            }
+            base = c
+        case "vae":
+            guard model.isVariational else { throw BottleneckError("variant vae needs an encoder ending in mean and log-variance") }
+            guard let likelihood = VariationalObjective.Likelihood(rawValue: try o.string("likelihood", "bernoulli")) else {
+                throw BottleneckError("variant vae: likelihood must be bernoulli or gaussian")
+            }
+            base = VariationalObjective(beta: try o.float("beta", 1), warmupSteps: Int(try o.float("warmup_steps", 0)), likelihood: likelihood)
+        case "aae":
+            guard model.codeShape.count == 1 else { throw BottleneckError("variant aae needs a flat code, got \(formatShape(model.codeShape))") }
+            base = AdversarialObjective(encoder: model.encoder, codeSize: model.codeShape[0], prior: try LatentPrior(parsing: try o.string("prior", "gaussian")),
+                                        hidden: Int(try o.float("hidden", 256)), learningRate: try o.float("lr", 1e-3), loss: loss, rng: rng)
+        default:
+            throw BottleneckError("unknown variant '\(v.kind)' (known: \(kinds.joined(separator: ", ")))")
+        }
+        if let w = v.options["consistency"] {
+            guard case .number(let weight) = w, weight >= 0 else { throw BottleneckError("variant option consistency must be a non-negative number") }
+            return LatentConsistencyObjective(base: base, weight: Float(weight))
+        }
+        return base
+    }
+
+    /// Adapts a preset's architecture to a variant: a VAE's encoder ends in a linear layer of
+    /// twice the code size (mean and log-variance); VAE and AAE codes have no activation (they
+    /// must reach any real value); a KL-sparse code ends in a sigmoid (activations in (0, 1)).
+    public static func adapt(_ spec: ArchitectureSpec, to variant: VariantSpec) -> ArchitectureSpec {
+        var s = spec
+        s.variant = variant
+        let activations: Set<String> = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu"]
+        switch variant.kind {
+        case "vae", "aae":
+            if let last = s.encoder.last, activations.contains(last.type) { s.encoder.removeLast() }
+            if variant.kind == "vae", let i = s.encoder.lastIndex(where: { $0.type == "linear" }), case .number(let k)? = s.encoder[i].args["out"] {
+                s.encoder[i].args["out"] = .number(2 * k)
+            }
+        case "sparse" where Options(variant).stringOrNil("penalty") == "kl":
+            if let last = s.encoder.last, activations.contains(last.type) { s.encoder.removeLast() }
+            s.encoder.append(LayerSpec("sigmoid"))
+        default: break
+        }
+        return s
+    }
+
+    struct Options {
+        let v: VariantSpec
+        init(_ v: VariantSpec) { self.v = v }
+        func string(_ k: String, _ d: String) throws -> String {
+            switch v.options[k] {
+            case nil: return d
+            case .string(let s)?: return s
+            case let other?: throw BottleneckError("variant \(v.kind): option '\(k)' must be a string, got \(other)")
+            }
+        }
+        func stringOrNil(_ k: String) -> String? { if case .string(let s)? = v.options[k] { return s }; return nil }
+        func float(_ k: String, _ d: Float) throws -> Float {
+            switch v.options[k] {
+            case nil: return d
+            case .number(let n)? where n.isFinite && n >= 0: return Float(n)
+            case let other?: throw BottleneckError("variant \(v.kind): option '\(k)' must be a non-negative number, got \(other)")
+            }
+        }
+    }
+}

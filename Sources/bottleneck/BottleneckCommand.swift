@@ -1,0 +1,17 @@
+import ArgumentParser
+import Bottleneck
+import Foundation
+
+@main
+struct BottleneckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bottleneck",
+        abstract: "Build, train, inspect and use autoencoders.",
+        discussion: """
+        Data defaults to Fashion-MNIST (Debian's dataset-fashion-mnist). Models are safetensors files
+        whose metadata holds the architecture, so PyTorch can read the weights.
+
+        Start with:  bottleneck demo
+        """,
+        subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Summary.self, PCACommand.self])
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Bottleneck
+import Foundation
+
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model's layers, output shapes and parameter counts (like Keras' model.summary()).",
+        discussion: """
+        Examples:
+          bottleneck summary --preset conv
+          bottleneck summary --model dense.safetensors
+          bottleneck summary --arch my-model.json --input-shape 1x28x28
+          bottleneck summary --preset conv-bn --print-json > my-model.json   # a starting point
+        """)
+
+    @Option(name: .long, help: "Model file.") var model: String?
+    @OptionGroup var choice: ModelChoice
+    @Option(name: .long, help: "Per-sample input shape for presets/architecture files, e.g. 1x28x28 or 20 (default 1x28x28).")
+    var inputShape = "1x28x28"
+    @Flag(name: .long, help: "Print the architecture as JSON instead of the table.") var printJSON = false
+
+    func run() throws {
+        let m: Autoencoder
+        if let model {
+            m = try ModelFile.load(model).0
+        } else {
+            let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {
+                throw ValidationError("--input-shape must look like 1x28x28, got '\(inputShape)'")
+            }
+            m = try Autoencoder(spec: try choice.spec(for: shape), inputShape: shape, rng: RandomGenerator(seed: 0))
+        }
+        if printJSON { print(try prettyJSON(m.spec)); return }
+        print(try modelSummary(m))
+    }
+}
+
+/// The table: one row per layer with its path, type, output shape and parameters.
+func modelSummary(_ m: Autoencoder) throws -> String {
+    var rows: [(String, String, String, Int)] = []
+    var shape = m.inputShape
+    rows.append(("input", "", formatShape(shape), 0))
+    for (part, seq) in [("encoder", m.encoder), ("decoder", m.decoder)] {
+        for (i, layer) in seq.layers.enumerated() {
+            shape = try layer.outputShape(for: shape)
+            let kind = layer.typeName + (layer.details.isEmpty ? "" : "(\(layer.details))")
+            rows.append(("\(part).\(i)", kind, formatShape(shape), layer.parameterCount))
+        }
+        if part == "encoder" { rows.append(("code", "", formatShape(shape), 0)) }
+    }
+    let w0 = max(12, rows.map(\.0.count).max()!), w1 = max(10, rows.map(\.1.count).max()!), w2 = max(14, rows.map(\.2.count).max()!)
+    func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+    var out = "Model: \(m.spec.name)\n"
+    let header = pad("Layer", w0) + "  " + pad("Type", w1) + "  " + pad("Output shape", w2) + "  Param #"
+    out += header + "\n" + String(repeating: "=", count: header.count + 4) + "\n"
+    for r in rows { out += pad(r.0, w0) + "  " + pad(r.1, w1) + "  " + pad(r.2, w2) + "  " + grouped(r.3) + "\n" }
+    out += String(repeating: "=", count: header.count + 4) + "\n"
+    out += "Total params: \(grouped(m.parameterCount))  (encoder \(grouped(m.encoder.parameterCount)), decoder \(grouped(m.decoder.parameterCount)))\n"
+    out += "Compression: \(m.inputShape.reduce(1, *)) values -> \(m.codeShape.reduce(1, *)) (\(String(format: "%.1f", Double(m.inputShape.reduce(1, *)) / Double(m.codeShape.reduce(1, *))))x)"
+    return out
+}
+
+func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, c) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(c) }
+    return String(out.reversed())
+}

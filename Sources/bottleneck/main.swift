@@ -1,2 +1,0 @@
-import Bottleneck
-print("bottleneck")
