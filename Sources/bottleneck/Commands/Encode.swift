@@ -17,7 +17,7 @@ struct Encode: ParsableCommand {
     @Option(name: [.short, .long], help: "Output .npy or .csv file.") var output = "codes.npy"
 
     func run() throws {
-        guard let s = FashionMNIST.Split(rawValue: split) else { throw ValidationError("--split must be train or test") }
+        guard let s = FashionMNIST.Split(rawValue: split) else { throw BottleneckError("--split must be train or test") }
         let loaded = try LoadedModel(path: model)
         let data = try loaded.data(dataOptions, split: s)
         loaded.model.eval()
@@ -72,7 +72,7 @@ func writeTable(_ t: Tensor, labels: [Int]?, to path: String, columnPrefix: Stri
         let names = (0..<t.shape[1]).map { "\(columnPrefix)\($0)" }
         try CSV.write(t, columnNames: names, leading: labels.map { [(name: "label", cells: $0.map(String.init))] } ?? [], to: path)
     } else {
-        throw ValidationError("output \(path): use a .npy or .csv file name")
+        throw BottleneckError("output \(path): use a .npy or .csv file name")
     }
 }
 

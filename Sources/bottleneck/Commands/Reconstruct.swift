@@ -18,10 +18,10 @@ struct Reconstruct: ParsableCommand {
     @Option(name: [.short, .long], help: "PNG file to write.") var output = "reconstructions.png"
 
     func run() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard count >= 1 else { throw BottleneckError("--count must be at least 1") }
         let loaded = try LoadedModel(path: model)
         let data = try loaded.data(dataOptions)
-        guard start >= 0, start < data.count else { throw ValidationError("--start must be in 0..<\(data.count)") }
+        guard start >= 0, start < data.count else { throw BottleneckError("--start must be in 0..<\(data.count)") }
         let n = min(count, data.count - start)
         let x = data.inputs.rows(start, n)
         let r = withoutGradients { loaded.model(x) }

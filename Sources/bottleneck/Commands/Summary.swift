@@ -26,7 +26,7 @@ struct Summary: ParsableCommand {
         } else {
             let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
             guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {
-                throw ValidationError("--input-shape must look like 1x28x28, got '\(inputShape)'")
+                throw BottleneckError("--input-shape must look like 1x28x28, got '\(inputShape)'")
             }
             m = try Autoencoder(spec: try choice.spec(for: shape), inputShape: shape, rng: RandomGenerator(seed: 0))
         }

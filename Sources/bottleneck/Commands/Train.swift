@@ -14,8 +14,8 @@ struct ModelChoice: ParsableArguments {
 
     /// The spec for data of per-sample `shape`.
     func spec(for shape: [Int]) throws -> ArchitectureSpec {
-        if preset != nil && arch != nil { throw ValidationError("give --preset or --arch, not both") }
-        if let codeSize, codeSize < 1 { throw ValidationError("--code-size must be at least 1, got \(codeSize)") }
+        if preset != nil && arch != nil { throw BottleneckError("give --preset or --arch, not both") }
+        if let codeSize, codeSize < 1 { throw BottleneckError("--code-size must be at least 1, got \(codeSize)") }
         if let arch { return try ArchitectureSpec.load(path: arch) }
         let name = preset ?? (shape.count == 3 ? "conv" : "dense")
         return try Preset.named(name).spec(inputShape: shape, codeSize: codeSize)
@@ -47,7 +47,7 @@ struct TrainingOptions: ParsableArguments {
         c.schedule = try schedule.map { try LearningRateSchedule(parsing: $0) }
         c.clipNorm = clipNorm
         guard let l = LossKind(rawValue: loss.lowercased()) else {
-            throw ValidationError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(loss)'")
+            throw BottleneckError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(loss)'")
         }
         c.loss = l
         c.seed = seed
@@ -119,7 +119,7 @@ func prepareTrainingData(_ data: Dataset, scaling: String?, resumeFrom checkpoin
     } else {
         let kindName = scaling ?? "unit"
         guard let kind = Scaler.Kind(rawValue: kindName) else {
-            throw ValidationError("--scaling must be one of \(Scaler.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kindName)'")
+            throw BottleneckError("--scaling must be one of \(Scaler.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kindName)'")
         }
         scaler = try defaultScaler(for: data, kind: kind)
     }

@@ -34,12 +34,12 @@ struct DataOptions: ParsableArguments {
         if let s = imageSize {
             let parts = s.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
-                throw ValidationError("--image-size must look like 32x32, got '\(s)'")
+                throw BottleneckError("--image-size must look like 32x32, got '\(s)'")
             }
             r.imageSize = parts
         }
-        if let w = window, w < 2 { throw ValidationError("--window must be at least 2, got \(w)") }
-        if stride < 1 { throw ValidationError("--stride must be at least 1, got \(stride)") }
+        if let w = window, w < 2 { throw BottleneckError("--window must be at least 2, got \(w)") }
+        if stride < 1 { throw BottleneckError("--stride must be at least 1, got \(stride)") }
         return r
     }
 }

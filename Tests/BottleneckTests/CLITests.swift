@@ -1,0 +1,177 @@
+import XCTest
+import Foundation
+@testable import Bottleneck
+
+/// The `bottleneck` executable as a user runs it: bad input gives one clear line naming the file
+/// or flag, a non-zero exit, no stack trace, and no partly written output.
+final class CLITests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "bn-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Runs the built executable (it sits beside the test bundle) in the temporary folder.
+    @discardableResult
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("bottleneck")
+        let exePath = FileManager.default.fileExists(atPath: exe.path) ? exe.path
+            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/release/bottleneck").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exePath)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// Asserts a failing run: non-zero exit, one error line containing every fragment.
+    func expectError(_ args: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertNotEqual(r.status, 0, "exit status", file: file, line: line)
+        XCTAssertLessThan(r.status, 64, "a clean exit, not a crash (\(r.status))", file: file, line: line)
+        let lines = r.err.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        XCTAssertEqual(lines.count, 1, "one error line, got: \(r.err)", file: file, line: line)
+        for f in fragments { XCTAssertTrue(r.err.contains(f), "'\(f)' not in: \(r.err)", file: file, line: line) }
+        XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Stack dump"), file: file, line: line)
+    }
+
+    func write(_ name: String, _ data: Data) -> String {
+        let path = dir + "/" + name
+        FileManager.default.createFile(atPath: path, contents: data)
+        return path
+    }
+
+    /// A small untrained dense model file for [1, 28, 28] inputs (no training needed to test errors).
+    func denseModelFile(_ name: String = "dense.safetensors", code: Int = 32) throws -> String {
+        let spec = try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: code)
+        let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
+        var file = ModelFile(architecture: model.spec)
+        try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
+        try file.save(model: model, to: dir + "/" + name)
+        return name
+    }
+
+    func idx(_ shape: [Int], values: [UInt8]) -> Data {
+        var d = Data([0, 0, 0x08, UInt8(shape.count)])
+        for s in shape { d.append(contentsOf: [UInt8(s >> 24 & 255), UInt8(s >> 16 & 255), UInt8(s >> 8 & 255), UInt8(s & 255)]) }
+        d.append(contentsOf: values)
+        return d
+    }
+
+    func testMissingDataFile() throws {
+        try expectError(["train", "--data", "nope.csv", "-o", "m.safetensors"], ["nope.csv", "no such file"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.safetensors"))
+    }
+
+    func testWrongIDXMagic() throws {
+        _ = write("bad-ubyte", Data([0x12, 0x34, 0x08, 0x03, 0, 0, 0, 1]))
+        try expectError(["train", "--data", "bad-ubyte", "-o", "m.safetensors"], ["bad-ubyte", "magic number 0x12340803"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.safetensors"))
+    }
+
+    func testTruncatedIDX() throws {
+        _ = write("short-ubyte", idx([10, 28, 28], values: [UInt8](repeating: 7, count: 100)))
+        try expectError(["train", "--data", "short-ubyte"], ["short-ubyte", "truncated"])
+    }
+
+    func testTruncatedNPY() throws {
+        var npy = NPYArray.encoded(Tensor.zeros([10, 4]))
+        npy.removeLast(20)
+        _ = write("t.npy", npy)
+        try expectError(["train", "--data", "t.npy"], ["t.npy"])
+    }
+
+    func testCSVWithNonNumericCell() throws {
+        _ = write("t.csv", Data("a,b,c\n1,2,3\n4,x,6\n".utf8))
+        try expectError(["train", "--data", "t.csv"], ["t.csv", "row 3", "column 2", "'x' is not a number"])
+    }
+
+    func testImageOfWrongSizeInFolder() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/imgs", withIntermediateDirectories: true)
+        try Image(width: 8, height: 8, channels: 1, pixels: [UInt8](repeating: 9, count: 64)).writePNG(to: dir + "/imgs/a.png")
+        try Image(width: 6, height: 8, channels: 1, pixels: [UInt8](repeating: 9, count: 48)).writePNG(to: dir + "/imgs/b.png")
+        try expectError(["train", "--data", "imgs"], ["b.png", "6x8"])
+    }
+
+    func testDataThatDoesNotFitTheModel() throws {
+        let model = try denseModelFile()
+        _ = write("small-ubyte", idx([3, 14, 14], values: [UInt8](repeating: 1, count: 3 * 14 * 14)))
+        try expectError(["eval", "--model", model, "--data", "small-ubyte"], ["small-ubyte", "[1, 14, 14]", "[1, 28, 28]", "dense"])
+    }
+
+    func testUnknownPresetAndLayerType() throws {
+        try expectError(["train", "--preset", "densest", "--epochs", "1"], ["unknown preset 'densest'", "dense"])
+        _ = write("arch.json", Data(#"{"name": "x", "encoder": [{"type": "flatten"}, {"type": "lineer", "out": 8}], "decoder": [{"type": "linear", "out": 784}]}"#.utf8))
+        try expectError(["summary", "--arch", "arch.json"], ["encoder layer 1", "unknown layer type 'lineer'"])
+        _ = write("broken.json", Data("{\"name\": ".utf8))
+        try expectError(["summary", "--arch", "broken.json"], ["broken.json"])
+    }
+
+    func testNaNInData() throws {
+        _ = write("nan.csv", Data("a,b\n1,2\n3,nan\n".utf8))
+        try expectError(["train", "--data", "nan.csv"], ["nan.csv", "row 3", "column 2", "not a finite number"])
+        let t = Tensor.zeros([4, 3])
+        t.data[7] = .nan
+        _ = write("nan.npy", NPYArray.encoded(t))
+        try expectError(["train", "--data", "nan.npy"], ["nan.npy", "NaN"])
+    }
+
+    func testModelFileFromAnotherArchitecture() throws {
+        // Weights of a 16-unit code under an architecture that says 32.
+        let small = try denseModelFile("small.safetensors", code: 16)
+        let file = try SafeTensors.read(dir + "/" + small)
+        var meta = file.metadata
+        meta["architecture"] = try jsonString(try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 32).withInputShape([1, 28, 28]))
+        try SafeTensors(tensors: file.names.map { ($0, file.tensors[$0]!) }, metadata: meta).write(to: dir + "/mixed.safetensors")
+        try expectError(["eval", "--model", "mixed.safetensors"], ["mixed.safetensors", "encoder.1.weight", "[16, 784]", "[32, 784]"])
+        // A safetensors file that is no Bottleneck model at all.
+        try SafeTensors(tensors: [("w", Tensor.zeros([2]))]).write(to: dir + "/plain.safetensors")
+        try expectError(["eval", "--model", "plain.safetensors"], ["plain.safetensors", "not a Bottleneck model"])
+    }
+
+    func testBadFlagValues() throws {
+        try expectError(["train", "--epochs", "0"], ["--epochs"])
+        try expectError(["train", "--loss", "hinge"], ["--loss", "hinge"])
+        try expectError(["train", "--schedule", "cosine:x"], ["cosine:x"])
+        try expectError(["train", "--image-size", "big"], ["--image-size"])
+    }
+
+    /// Training on a small CSV works end to end: model, checkpoint and log written, eval reads it back.
+    func testTrainEvalEncodeOnCSV() throws {
+        var rows = "f0,f1,f2,f3,label\n"
+        let rng = RandomGenerator(seed: 1)
+        for i in 0..<200 { let a = rng.normal(), b = rng.normal(); rows += "\(a),\(b),\(a + b),\(a - b),\(i % 2)\n" }
+        _ = write("t.csv", Data(rows.utf8))
+        let r = try run(["train", "--data", "t.csv", "--label-column", "label", "--preset", "dense", "--code-size", "2",
+                         "--epochs", "3", "--batch-size", "32", "--scaling", "standard", "-o", "t.safetensors"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("epoch 3"), r.out)
+        for f in ["t.safetensors", "t.checkpoint.safetensors", "t.safetensors.log.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), f)
+        }
+        let e = try run(["eval", "--model", "t.safetensors", "--data", "t.csv", "--label-column", "label", "--json"])
+        XCTAssertEqual(e.status, 0, e.err)
+        let metrics = try JSONDecoder().decode(ReconstructionMetrics.self, from: Data(e.out.utf8))
+        XCTAssertEqual(metrics.samples, 200)
+        let c = try run(["encode", "--model", "t.safetensors", "--data", "t.csv", "--label-column", "label", "-o", "codes.csv"])
+        XCTAssertEqual(c.status, 0, c.err)
+        let codes = try String(contentsOfFile: dir + "/codes.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(codes.first, "label,z0,z1")
+        XCTAssertEqual(codes.count, 201)
+    }
+}
+
+extension ArchitectureSpec {
+    func withInputShape(_ s: [Int]) -> ArchitectureSpec { var c = self; c.inputShape = s; return c }
+}
