@@ -1,7 +1,7 @@
 /// The named architectures. Each is a plain `ArchitectureSpec`, so `bottleneck summary --preset X
 /// --print-json` shows a starting point for a custom architecture file.
 public enum Preset: String, CaseIterable {
-    case dense, deepDense = "deep-dense", conv, convBN = "conv-bn", linear
+    case dense, deepDense = "deep-dense", conv, convBN = "conv-bn", linear, lstm
 
     public var summary: String {
         switch self {
@@ -10,6 +10,7 @@ public enum Preset: String, CaseIterable {
         case .conv: return "two stride-2 convs 1->16->32, dense 128-unit code, two transposed convs back, sigmoid"
         case .convBN: return "3x3 convs of 64 kernels + BatchNorm + LeakyReLU, max-pooling encoder, nearest up-sampling decoder, sigmoid"
         case .linear: return "a single linear map to the code and back, no activations (PCA's optimum)"
+        case .lstm: return "sequence autoencoder: LSTM encoder's last state to a code, repeated, LSTM decoder, per-step linear output"
         }
     }
 
@@ -42,6 +43,15 @@ public enum Preset: String, CaseIterable {
             let k = codeSize ?? 16
             return ArchitectureSpec(name: rawValue, encoder: [l("flatten"), l("linear", ["out": n(k)])],
                                     decoder: [l("linear", ["out": n(features)])])
+        case .lstm:
+            guard inputShape.count == 2 else {
+                throw BottleneckError("preset 'lstm' needs sequences [steps, features] (use --window with a time series), got \(formatShape(inputShape))")
+            }
+            let k = codeSize ?? 16, hidden = 64
+            return ArchitectureSpec(name: rawValue,
+                                    encoder: [l("lstm", ["hidden": n(hidden)]), l("last_step"), l("linear", ["out": n(k)])],
+                                    decoder: [l("repeat", ["steps": n(inputShape[0])]), l("lstm", ["hidden": n(hidden)]),
+                                              l("linear", ["out": n(inputShape[1])])])
         case .conv:
             let (c, h, w) = try imageDims(inputShape)
             // Two stride-2 3x3 convs with padding 1: H -> ceil(H/2) -> ceil(H/4); the transposed

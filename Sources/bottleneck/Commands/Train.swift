@@ -67,12 +67,16 @@ struct Train: ParsableCommand {
           bottleneck train --preset conv --data images/ --image-size 32x32 --color --output faces.safetensors
           bottleneck train --arch my-model.json --data table.csv --label-column class --scaling standard
           bottleneck train --output dense.safetensors --epochs 10 --resume    # continue a run
+          bottleneck train --preset conv --variant denoising --noise gaussian:0.3 -o denoise.safetensors
+          bottleneck train --arch vae.json --variant vae --beta 1 --loss bce
+          bottleneck train --preset dense --variant sparse --sparsity kl --rate 0.05
 
         Writes the model (best epoch), a checkpoint beside it (<model>.checkpoint.safetensors, for
         --resume) and a JSONL log of per-epoch metrics.
         """)
 
     @OptionGroup var model: ModelChoice
+    @OptionGroup var variant: VariantOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var dataOptions: DataOptions
 
@@ -88,7 +92,8 @@ struct Train: ParsableCommand {
         let raw = try DataSource.load(try dataOptions.request(), split: .train)
         let (data, scaler) = try prepareTrainingData(raw, scaling: scaling,
                                                      resumeFrom: resume ? TrainingSession.checkpointPath(for: output) : nil)
-        let spec = try model.spec(for: data.sampleShape)
+        var spec = try model.spec(for: data.sampleShape)
+        if let v = try variant.spec(default: spec.variant) { spec = model.arch == nil ? Variants.adapt(spec, to: v) : withVariant(spec, v) }
         let documents = ["scaling": try jsonString(scaler)]
         let session = try TrainingSession(spec: spec, inputShape: data.sampleShape, config: config, documents: documents,
                                           outputPath: output, logPath: log ?? output + ".log.jsonl", resume: resume) { model, config, rng in
@@ -133,4 +138,10 @@ func prepareTrainingData(_ data: Dataset, scaling: String?, resumeFrom checkpoin
 func defaultScaler(for data: Dataset, kind: Scaler.Kind) throws -> Scaler {
     if kind == .unit && data.sampleShape.count == 3 { return .fixedRange(min: 0, max: 1) }
     return try Scaler.fitted(kind, to: data.inputs, source: data.source)
+}
+
+func withVariant(_ spec: ArchitectureSpec, _ v: VariantSpec) -> ArchitectureSpec {
+    var s = spec
+    s.variant = v
+    return s
 }
