@@ -14,17 +14,13 @@ struct Demo: ParsableCommand {
     func run() throws {
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let modelPath = outputDir + "/conv.safetensors"
-        var train = Train()
-        train.model.preset = "conv"
-        train.training.epochs = epochs
-        train.training.seed = seed
-        train.output = modelPath
-        train.log = outputDir + "/training-log.jsonl"
-        try? FileManager.default.removeItem(atPath: train.log!)
+        let log = outputDir + "/training-log.jsonl"
+        try? FileManager.default.removeItem(atPath: log)
+        let train = try Train.parse(["--preset", "conv", "--epochs", String(epochs), "--seed", String(seed), "--output", modelPath, "--log", log])
         try train.run()
 
         let loaded = try LoadedModel(path: modelPath)
-        let test = try loaded.data(DataOptions())
+        let test = try loaded.data(try DataOptions.parse([]))
         let metrics = try evaluateReconstruction(loaded.model, on: test)
         try writeText(try prettyJSON(metrics) + "\n", to: outputDir + "/metrics.json")
         let x = test.inputs.rows(0, 16)
