@@ -136,8 +136,8 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try Autoencoder(spec: unknown, inputShape: [4], rng: RandomGenerator(seed: 0))) { e in
             XCTAssertTrue("\(e)".hasPrefix("encoder layer 1: unknown layer type 'lineer'"), "\(e)")
         }
-        let mismatch = ArchitectureSpec(name: "x", encoder: [LayerSpec("linear", ["out": .number(3)])], decoder: [])
-        XCTAssertThrowsError(try Autoencoder(spec: mismatch, inputShape: [2, 2], rng: RandomGenerator(seed: 0))) { e in
+        let mismatch = ArchitectureSpec(name: "x", encoder: [LayerSpec("linear", ["in": .number(5), "out": .number(3)])], decoder: [])
+        XCTAssertThrowsError(try Autoencoder(spec: mismatch, inputShape: [4], rng: RandomGenerator(seed: 0))) { e in
             XCTAssertTrue("\(e)".contains("encoder layer 0 (linear)"), "\(e)")
         }
         let badDecoder = ArchitectureSpec(name: "x", encoder: [LayerSpec("linear", ["out": .number(3)])], decoder: [LayerSpec("linear", ["out": .number(5)])])

@@ -1,0 +1,52 @@
+import XCTest
+@testable import Bottleneck
+
+final class PresetTests: XCTestCase {
+    /// Parameter counts equal the PyTorch reference models' (shared/peers/README.md).
+    func testParameterCountsMatchReference() throws {
+        let expected: [(Preset, Int)] = [(.dense, 50_992), (.deepDense, 222_384), (.conv, 412_673), (.convBN, 112_513)]
+        for (preset, count) in expected {
+            let m = try Autoencoder(spec: try preset.spec(inputShape: [1, 28, 28]), inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
+            // BatchNorm's running statistics are buffers, not parameters, as in PyTorch.
+            XCTAssertEqual(m.parameterCount, count, preset.rawValue)
+        }
+        let vae = Variants.adapt(ArchitectureSpec(name: "vae",
+            encoder: [LayerSpec("flatten"), LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(20)])],
+            decoder: [LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(784)]), LayerSpec("sigmoid")]),
+            to: VariantSpec(kind: "vae"))
+        XCTAssertEqual(try Autoencoder(spec: vae, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0)).parameterCount, 652_824)
+    }
+
+    /// Our `conv` preset is PyTorch's conv model: with its weights (state_dict names mapped to
+    /// ours) it gives the same output, loss and every gradient.
+    func testConvPresetReproducesPyTorchModel() throws {
+        let c = try ParityCase("model_conv_autoencoder.safetensors")
+        let model = try Autoencoder(spec: try Preset.conv.spec(inputShape: [1, 28, 28]), inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
+        let ours = ["encoder.0": "encoder.0", "encoder.2": "encoder.2", "fc.0": "encoder.5", "fc.2": "decoder.0",
+                    "decoder.0": "decoder.3", "decoder.2": "decoder.5"]
+        var state: [String: Tensor] = [:]
+        for (torch, mine) in ours { for p in ["weight", "bias"] { state["\(mine).\(p)"] = c["\(torch).\(p)"] } }
+        try model.load(stateDict: state, from: "fixture")
+        let x = c["input"]
+        let y = model(x)
+        assertClose(y, c["output"], "output")
+        let loss = mseLoss(y, x)
+        assertClose(loss.reshaped([1]), c["loss"], "loss")
+        loss.backward()
+        let params = Dictionary(uniqueKeysWithValues: model.namedParameters())
+        for (torch, mine) in ours { for p in ["weight", "bias"] {
+            assertClose(params["\(mine).\(p)"]!.gradient, c["grad_\(torch).\(p)"], "\(torch).\(p)")
+        } }
+    }
+
+    func testPresetsFitOtherImageSizes() throws {
+        for shape in [[1, 32, 32], [3, 30, 22], [1, 9, 13]] {
+            let m = try Autoencoder(spec: try Preset.conv.spec(inputShape: shape), inputShape: shape, rng: RandomGenerator(seed: 0))
+            XCTAssertEqual(withoutGradients { m(Tensor.zeros([2] + shape)) }.shape, [2] + shape)
+        }
+        XCTAssertThrowsError(try Preset.convBN.spec(inputShape: [1, 30, 30])) { XCTAssertTrue("\($0)".contains("multiples of 4")) }
+        XCTAssertThrowsError(try Preset.conv.spec(inputShape: [784])) { XCTAssertTrue("\($0)".contains("needs image data")) }
+        let seq = try Autoencoder(spec: try Preset.lstm.spec(inputShape: [12, 3]), inputShape: [12, 3], rng: RandomGenerator(seed: 0))
+        XCTAssertEqual(withoutGradients { seq(Tensor.zeros([2, 12, 3])) }.shape, [2, 12, 3])
+    }
+}
