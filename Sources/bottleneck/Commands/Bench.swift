@@ -1,0 +1,55 @@
+import ArgumentParser
+import Bottleneck
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the reference workloads (as shared/peers/torch_bench.py) and print one JSON line each.",
+        discussion: """
+        Each workload runs in a fresh process so its peak memory is its own.
+        Examples:
+          bottleneck bench
+          bottleneck bench --workloads dense,conv_seed --epochs 1
+        """)
+
+    @Option(name: .long, help: "Comma list from \(BenchmarkWorkload.allCases.map(\.rawValue).joined(separator: ",")) or 'all'.")
+    var workloads = "all"
+    @Option(name: .long, help: "Training epochs per workload.") var epochs = 1
+    @Option(name: .long, help: "Limit batches per epoch (part of an epoch).") var maxBatches: Int?
+    @Option(name: .long, help: "OpenBLAS threads (the machine has 2 cores).") var threads = 2
+    @Flag(name: .long, help: "Run in this process (used by the per-workload subprocesses).") var inProcess = false
+
+    func run() throws {
+        let names = workloads == "all" ? BenchmarkWorkload.allCases.map(\.rawValue) : workloads.split(separator: ",").map(String.init)
+        let chosen = try names.map { n -> BenchmarkWorkload in
+            guard let w = BenchmarkWorkload(rawValue: n) else {
+                throw BottleneckError("--workloads: unknown workload '\(n)' (known: \(BenchmarkWorkload.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return w
+        }
+        guard epochs >= 1 else { throw BottleneckError("--epochs must be at least 1") }
+        if inProcess {
+            BLASThreads.set(threads)
+            for w in chosen {
+                let e = JSONEncoder()
+                e.outputFormatting = [.sortedKeys]
+                print(String(decoding: try e.encode(try Benchmark.run(w, epochs: epochs, maxBatches: maxBatches)), as: UTF8.self))
+                fflush(stdout)
+            }
+            return
+        }
+        for w in chosen {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
+                                  : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
+            p.arguments = ["bench", "--in-process", "--workloads", w.rawValue, "--epochs", String(epochs), "--threads", String(threads)]
+                + (maxBatches.map { ["--max-batches", String($0)] } ?? [])
+            var env = ProcessInfo.processInfo.environment
+            env["OPENBLAS_NUM_THREADS"] = String(threads)
+            p.environment = env
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw BottleneckError("bench: workload \(w.rawValue) failed (exit \(p.terminationStatus))") }
+        }
+    }
+}
