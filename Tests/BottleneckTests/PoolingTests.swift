@@ -25,7 +25,20 @@ final class PoolingTests: XCTestCase {
         for (shape, scale) in [([2, 2, 3, 4], Size2D(2)), ([1, 3, 4, 3], Size2D(3)), ([1, 1, 1, 2], Size2D(2, 3))] {
             gradCheck([randn(shape)]) { $0[0].upsampleNearest2d(scale: scale) }
             gradCheck([randn(shape)]) { $0[0].upsampleBilinear2d(scale: scale) }
+            gradCheck([randn(shape)]) { $0[0].upsampleBilinear2d(scale: scale, alignCorners: true) }
         }
+    }
+
+    func testBilinearAlignCornersKeepsTheCorners() {
+        let x = Tensor(shape: [1, 1, 2, 3], values: [0, 1, 2, 3, 4, 5])
+        let y = x.upsampleBilinear2d(scale: 2, alignCorners: true)
+        XCTAssertEqual(y.shape, [1, 1, 4, 6])
+        // Rows at 0, 1/3, 2/3, 1 of the input's rows; columns at 0, 0.4, ..., 2.
+        var expected: [Float] = []
+        for oy in 0..<4 {
+            for ox in 0..<6 { expected.append(Float(oy) + Float(2 * ox) / 5) }
+        }
+        for (a, b) in zip(y.scalars, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
     func testMaxPoolTiesGoToTheFirstMaximum() {

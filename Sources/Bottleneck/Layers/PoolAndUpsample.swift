@@ -49,21 +49,24 @@ public final class AvgPool2D: Module {
     }
 }
 
-/// Up-sampling by whole factors: nearest neighbour, or bilinear with align_corners=False.
+/// Up-sampling by whole factors: nearest neighbour, or bilinear (align_corners False by default,
+/// as PyTorch's nn.Upsample).
 public final class Upsample2D: Module {
     public enum Mode: String, Sendable { case nearest, bilinear }
-    public let scale: Size2D, mode: Mode
+    public let scale: Size2D, mode: Mode, alignCorners: Bool
 
-    public init(scale: Size2D, mode: Mode = .nearest) {
+    public init(scale: Size2D, mode: Mode = .nearest, alignCorners: Bool = false) {
         precondition(scale.h > 0 && scale.w > 0, "Upsample2D: scale \(scale) must be positive")
+        precondition(!alignCorners || mode == .bilinear, "Upsample2D: alignCorners applies to bilinear mode only")
         self.scale = scale
         self.mode = mode
+        self.alignCorners = alignCorners
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
         switch mode {
         case .nearest: return x.upsampleNearest2d(scale: scale)
-        case .bilinear: return x.upsampleBilinear2d(scale: scale)
+        case .bilinear: return x.upsampleBilinear2d(scale: scale, alignCorners: alignCorners)
         }
     }
 
@@ -72,7 +75,7 @@ public final class Upsample2D: Module {
         return [input[0], input[1] * scale.h, input[2] * scale.w]
     }
 
-    public override var details: String { "scale \(scale), \(mode.rawValue)" }
+    public override var details: String { "scale \(scale), \(mode.rawValue)\(alignCorners ? ", corners aligned" : "")" }
 }
 
 private func poolOutputShape(_ input: [Int], layer: String, kernel: Size2D, stride: Size2D, padding: Size2D) throws -> [Int] {

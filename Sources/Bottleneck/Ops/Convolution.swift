@@ -13,6 +13,7 @@ extension Tensor {
                      "conv2d: weight \(w.shape) does not fit input \(x.shape) (needs [Cout, \(x.shape[1]), kh, kw])")
         precondition(stride.h > 0 && stride.w > 0 && dilation.h > 0 && dilation.w > 0, "conv2d: stride and dilation must be positive")
         precondition(padding != .same || stride == 1, "conv2d: padding 'same' needs stride 1")
+        if case .explicit(let p) = padding { precondition(p.h >= 0 && p.w >= 0, "conv2d: padding \(p) must not be negative") }
         let n = x.shape[0], cout = w.shape[0]
         let kernel = Size2D(w.shape[2], w.shape[3])
         let pad = padding.resolved(kernel: kernel, dilation: dilation)
@@ -103,6 +104,7 @@ extension Tensor {
                      "convTranspose2d: weight \(w.shape) does not fit input \(x.shape) (needs [\(x.shape[1]), Cout, kh, kw])")
         precondition(stride.h > 0 && stride.w > 0 && dilation.h > 0 && dilation.w > 0,
                      "convTranspose2d: stride and dilation must be positive")
+        precondition(padding.h >= 0 && padding.w >= 0, "convTranspose2d: padding \(padding) must not be negative")
         precondition(outputPadding.h >= 0 && outputPadding.w >= 0 && outputPadding.h < Swift.max(stride.h, dilation.h)
                      && outputPadding.w < Swift.max(stride.w, dilation.w),
                      "convTranspose2d: output padding \(outputPadding) must be smaller than the stride or the dilation")

@@ -49,15 +49,16 @@ extension Tensor {
         return out
     }
 
-    /// Bilinear with align_corners=False: output pixel y reads the input at
-    /// max(0, (y + 0.5) / scale - 0.5), weighting its two nearest rows (columns likewise).
-    /// Done in two passes, along rows then along columns, with PyTorch's order of operations.
-    public func upsampleBilinear2d(scale: Size2D) -> Tensor {
+    /// Bilinear, as PyTorch: with `alignCorners` false (its default) output pixel y reads the input
+    /// at max(0, (y + 0.5) / scale - 0.5); with it true, at y * (H - 1) / (outH - 1). Each reads its
+    /// two nearest rows (columns likewise), in two passes with PyTorch's order of operations.
+    public func upsampleBilinear2d(scale: Size2D, alignCorners: Bool = false) -> Tensor {
         let x = self
         precondition(rank == 4, "upsampleBilinear2d: input must be [N, C, H, W], got \(shape)")
         precondition(scale.h > 0 && scale.w > 0, "upsampleBilinear2d: scale \(scale) must be positive")
         let planes = shape[0] * shape[1], h = shape[2], w = shape[3], outH = h * scale.h, outW = w * scale.w
-        let rows = bilinearTaps(input: h, output: outH, scale: scale.h), cols = bilinearTaps(input: w, output: outW, scale: scale.w)
+        let rows = bilinearTaps(input: h, output: outH, scale: scale.h, alignCorners: alignCorners)
+        let cols = bilinearTaps(input: w, output: outW, scale: scale.w, alignCorners: alignCorners)
         let out = Tensor.result(shape: [shape[0], shape[1], outH, outW], parents: [x]) { out in
             let g = out.grad!, dx = x.gradBuffer()
             // Adjoint of each pass in reverse: gradient of the widened rows, then of the input.
@@ -100,11 +101,11 @@ extension Tensor {
 /// The two input indices and weights behind one output index of bilinear interpolation.
 struct BilinearTap { let i0: Int, i1: Int; let w0: Float, w1: Float }
 
-/// PyTorch's `area_pixel_compute_source_index` (align_corners=False) for every output index.
-func bilinearTaps(input: Int, output: Int, scale: Int) -> [BilinearTap] {
-    let ratio = 1 / Float(scale)
+/// PyTorch's `area_pixel_compute_source_index` for every output index.
+func bilinearTaps(input: Int, output: Int, scale: Int, alignCorners: Bool) -> [BilinearTap] {
+    let ratio = alignCorners ? (output > 1 ? Float(input - 1) / Float(output - 1) : 0) : 1 / Float(scale)
     return (0..<output).map { dst in
-        let source = Swift.max(ratio * (Float(dst) + 0.5) - 0.5, 0)
+        let source = alignCorners ? ratio * Float(dst) : Swift.max(ratio * (Float(dst) + 0.5) - 0.5, 0)
         let i0 = Swift.min(Int(source), input - 1)
         let i1 = i0 < input - 1 ? i0 + 1 : i0
         let lambda = source - Float(i0)
