@@ -9,7 +9,7 @@ enum FMNIST {
 
 /// Builds a model of `spec` (adapted to `variant`) for Fashion-MNIST, trains it, returns both.
 func trainVariant(_ spec: ArchitectureSpec, variant: VariantSpec?, epochs: Int, train: Dataset = FMNIST.train,
-                  lr: Float = 1e-3, loss: LossKind = .mse, seed: UInt64 = 0) throws -> (Autoencoder, Objective, Trainer) {
+                  lr: Float = 1e-3, loss: LossKind = .mse, seed: UInt64 = 0, batchSize: Int = 128) throws -> (Autoencoder, Objective, Trainer) {
     let s = variant.map { Variants.adapt(spec, to: $0) } ?? spec
     let rng = RandomGenerator(seed: seed)
     let model = try Autoencoder(spec: s, inputShape: train.sampleShape, rng: rng)
@@ -17,6 +17,7 @@ func trainVariant(_ spec: ArchitectureSpec, variant: VariantSpec?, epochs: Int, 
     config.epochs = epochs
     config.learningRate = lr
     config.loss = loss
+    config.batchSize = batchSize
     let objective = try Variants.objective(s.variant, model: model, loss: loss, rng: rng)
     let trainer = try Trainer(model: model, objective: objective, config: config, rng: rng)
     try trainer.fit(train: train)

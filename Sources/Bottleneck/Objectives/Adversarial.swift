@@ -40,60 +40,65 @@ public enum LatentPrior: Equatable, CustomStringConvertible {
 
 /// Adversarial autoencoder (Makhzani et al.): a discriminator learns to tell encoder codes from
 /// prior samples while the encoder learns to fool it, so the codes take the prior's shape and
-/// decoding prior samples generates data. Each batch: the reconstruction step (the trainer's
-/// optimizer), then a discriminator step and a generator (encoder) step with optimizers of their own.
+/// decoding prior samples generates data.
+///
+/// The encoder's two goals share one update: the trainer's optimizer steps on reconstruction +
+/// `adversarialWeight` * generator loss (codes labelled "prior" by the discriminator). Separate
+/// reconstruction and generator steps with two optimizers pulled the encoder back and forth and
+/// left the code means off by about 1 (measured); the joint loss settles. The discriminator then
+/// takes its own steps with its own optimizer.
 public final class AdversarialObjective: Objective {
     public let prior: LatentPrior
     public let lossKind: LossKind
     public let discriminator: Sequential
     let discriminatorOptimizer: Adam
-    let encoderOptimizer: Adam
     let codeSize: Int
+    public let adversarialWeight: Float
+    public let discriminatorSteps: Int
     public private(set) var lastDiscriminatorLoss: Float = 0
 
-    public init(encoder: Module, codeSize: Int, prior: LatentPrior = .gaussian, hidden: Int = 256, learningRate: Float = 1e-3,
-                loss: LossKind = .mse, rng: RandomGenerator) {
+    public init(codeSize: Int, prior: LatentPrior = .gaussian, hidden: Int = 64, learningRate: Float = 2e-4,
+                adversarialWeight: Float = 0.05, discriminatorSteps: Int = 1, loss: LossKind = .mse, rng: RandomGenerator) {
         self.prior = prior
         self.codeSize = codeSize
-        encoderOptimizer = Adam(parameters: encoder.parameters, learningRate: learningRate, beta1: 0.5)
+        self.adversarialWeight = adversarialWeight
+        self.discriminatorSteps = discriminatorSteps
         lossKind = loss
         discriminator = Sequential(Linear(codeSize, hidden, rng: rng), LeakyReLU(0.2), Linear(hidden, hidden, rng: rng), LeakyReLU(0.2),
                                    Linear(hidden, 1, rng: rng))
         discriminatorOptimizer = Adam(parameters: discriminator.parameters, learningRate: learningRate, beta1: 0.5)
     }
 
-    public var name: String { "adversarial (prior \(prior))" }
+    public var name: String { "adversarial (prior \(prior), weight \(adversarialWeight))" }
 
     public var extraState: [(String, Tensor)] {
         discriminator.namedParameters(prefix: "discriminator.")
             + discriminatorOptimizer.stateTensors().map { ("discriminator_optimizer." + $0.0, $0.1) }
-            + encoderOptimizer.stateTensors().map { ("encoder_optimizer." + $0.0, $0.1) }
     }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
+        let n = input.shape[0]
         let code = model.encode(input)
         let (recon, r) = model.reconstructionLoss(lossKind, code: code, target: input)
-        return LossTerms(total: recon, parts: [("reconstruction", recon.item), ("discriminator", lastDiscriminatorLoss)],
+        let fool = bceWithLogitsLoss(discriminator(code.reshaped([n, codeSize])), Tensor.full([n, 1], 1))
+        return LossTerms(total: recon + fool * adversarialWeight,
+                         parts: [("reconstruction", recon.item), ("generator", fool.item), ("discriminator", lastDiscriminatorLoss)],
                          code: code, reconstruction: r)
     }
 
     public func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator) {
         let n = input.shape[0]
         let ones = Tensor.full([n, 1], 1), zeros = Tensor.zeros([n, 1])
-        // Discriminator: prior samples are "real", codes are "fake".
-        let fake = model.encode(input).detached().reshaped([n, codeSize])
-        let real = prior.sample(n, codeSize, rng: rng)
-        let dLoss = bceWithLogitsLoss(discriminator(real), ones) + bceWithLogitsLoss(discriminator(fake), zeros)
+        // Prior samples are "real", codes are "fake".
+        let fake = withoutGradients { model.encode(input) }.reshaped([n, codeSize])
+        for _ in 0..<discriminatorSteps {
+            let real = prior.sample(n, codeSize, rng: rng)
+            let dLoss = bceWithLogitsLoss(discriminator(real), ones) + bceWithLogitsLoss(discriminator(fake), zeros)
+            discriminatorOptimizer.zeroGrad()  // also drops what the generator term left here
+            dLoss.backward()
+            discriminatorOptimizer.step()
+            lastDiscriminatorLoss = dLoss.item
+        }
         discriminatorOptimizer.zeroGrad()
-        dLoss.backward()
-        discriminatorOptimizer.step()
-        lastDiscriminatorLoss = dLoss.item
-        // Generator: move the encoder so its codes are taken for prior samples.
-        let gLoss = bceWithLogitsLoss(discriminator(model.encode(input).reshaped([n, codeSize])), ones)
-        encoderOptimizer.zeroGrad()
-        gLoss.backward()
-        encoderOptimizer.step()
-        discriminatorOptimizer.zeroGrad()
-        encoderOptimizer.zeroGrad()
     }
 }

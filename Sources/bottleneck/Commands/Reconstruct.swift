@@ -36,14 +36,26 @@ struct Reconstruct: ParsableCommand {
 func writeComparisonGrid(rows: [Tensor], scaler: Scaler, to path: String) throws {
     let n = rows[0].shape[0]
     let images = try rows.map { asImages(try scaler.inverseTransform($0)) }
-    try imageGrid(Tensor.concat(images, axis: 0), columns: n).writePNG(to: path)
+    try zoomed(imageGrid(Tensor.concat(images, axis: 0), columns: n), tile: images[0].shape[2]).writePNG(to: path)
+}
+
+/// Small tiles (Fashion-MNIST's 28 px) are enlarged by pixel repetition so a grid is readable.
+func zoomed(_ image: Image, tile: Int) -> Image {
+    let f = tile >= 64 ? 1 : tile >= 32 ? 2 : 3
+    guard f > 1 else { return image }
+    let w = image.width * f, h = image.height * f, c = image.channels
+    var pixels = [UInt8](repeating: 0, count: w * h * c)
+    for y in 0..<h { for x in 0..<w { for k in 0..<c {
+        pixels[(y * w + x) * c + k] = image.pixels[((y / f) * image.width + x / f) * c + k]
+    } } }
+    return Image(width: w, height: h, channels: c, pixels: pixels)
 }
 
 /// Up to `limit` samples (model scale) in a near-square grid.
 func writeSampleGrid(_ samples: Tensor, scaler: Scaler, limit: Int = 64, to path: String) throws {
     let n = min(limit, samples.shape[0])
     let images = asImages(try scaler.inverseTransform(samples.rows(0, n)))
-    try imageGrid(images, columns: Int(Double(n).squareRoot().rounded(.up))).writePNG(to: path)
+    try zoomed(imageGrid(images, columns: Int(Double(n).squareRoot().rounded(.up))), tile: images.shape[2]).writePNG(to: path)
 }
 
 /// [N, C, H, W] stays; any other sample shape becomes one gray channel, zero-padded to a square.
