@@ -9,6 +9,9 @@ public struct ReconstructionMetrics: Codable, Equatable {
     public var psnr: Double
     public var l1: Double
     public var bce: Double?
+    /// VAEs: test negative ELBO per sample (one latent sample each, generator seed 1234) and its KL part.
+    public var negativeELBO: Double?
+    public var kl: Double?
 }
 
 /// Evaluates `model` on every sample of `data` (eval mode, no gradients), in batches.
@@ -33,8 +36,14 @@ public func evaluateReconstruction(_ model: Autoencoder, on data: Dataset, batch
     }
     let n = Double(max(data.inputs.count, 1))
     let mse = se / n
-    return ReconstructionMetrics(samples: data.count, mse: mse, rmse: mse.squareRoot(), psnr: 10 * log10(1 / max(mse, 1e-12)),
-                                 l1: ae / n, bce: unitRange ? ce / n : nil)
+    var m = ReconstructionMetrics(samples: data.count, mse: mse, rmse: mse.squareRoot(), psnr: 10 * log10(1 / max(mse, 1e-12)),
+                                  l1: ae / n, bce: unitRange ? ce / n : nil)
+    if model.isVariational, let vae = try Variants.objective(model.spec.variant, model: model, loss: .bce, rng: RandomGenerator(seed: 0)) as? VariationalObjective {
+        let elbo = vae.negativeELBO(model, on: data, rng: RandomGenerator(seed: 1234))
+        m.negativeELBO = elbo.total
+        m.kl = elbo.kl
+    }
+    return m
 }
 
 /// Runs the model over a dataset in batches without gradients (eval mode), gathering outputs.

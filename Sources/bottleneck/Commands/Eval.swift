@@ -44,5 +44,6 @@ struct Eval: ParsableCommand {
         print("samples \(m.samples)")
         print(String(format: "mse   %.6f\nrmse  %.6f\npsnr  %.2f dB\nl1    %.6f", m.mse, m.rmse, m.psnr, m.l1))
         if let bce = m.bce { print(String(format: "bce   %.6f", bce)) }
+        if let e = m.negativeELBO { print(String(format: "-elbo %.2f per sample (KL %.2f)", e, m.kl ?? 0)) }
     }
 }
