@@ -70,6 +70,7 @@ struct Train: ParsableCommand {
           bottleneck train --preset conv --variant denoising --noise gaussian:0.3 -o denoise.safetensors
           bottleneck train --arch vae.json --variant vae --beta 1 --loss bce
           bottleneck train --preset dense --variant sparse --sparsity kl --rate 0.05
+          bottleneck train --classes 1 --epochs 10 -o trouser.safetensors   # one class, for detect
 
         Writes the model (best epoch), a checkpoint beside it (<model>.checkpoint.safetensors, for
         --resume) and a JSONL log of per-epoch metrics.
@@ -83,18 +84,24 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Scaling of the data, stored with the model: unit (min-max to [0,1]), standard, none. Default: unit.")
     var scaling: String?
 
+    @Option(name: .long, help: "Train only on samples with these labels, e.g. 1 or 0,6 (one-class models for `detect`).")
+    var classes: String?
+
     @Option(name: [.short, .long], help: "Model file to write.") var output = "model.safetensors"
     @Option(name: .long, help: "JSONL log of per-epoch metrics (default: <output>.log.jsonl).") var log: String?
     @Flag(name: .long, help: "Continue from the checkpoint beside --output.") var resume = false
 
     func run() throws {
         let config = try training.config()
-        let raw = try DataSource.load(try dataOptions.request(), split: .train)
+        let classSet = try classes.map { try parseClassList($0, flag: "--classes") }
+        var raw = try DataSource.load(try dataOptions.request(), split: .train)
+        if let classSet { raw = try raw.restricted(toClasses: classSet) }
         let (data, scaler) = try prepareTrainingData(raw, scaling: scaling,
                                                      resumeFrom: resume ? TrainingSession.checkpointPath(for: output) : nil)
         var spec = try model.spec(for: data.sampleShape)
         if let v = try variant.spec(default: spec.variant) { spec = model.arch == nil ? Variants.adapt(spec, to: v) : withVariant(spec, v) }
-        let documents = ["scaling": try jsonString(scaler)]
+        var documents = ["scaling": try jsonString(scaler)]
+        if let classSet { documents["classes"] = try jsonString(classSet.sorted()) }  // detect's default normal classes
         let session = try TrainingSession(spec: spec, inputShape: data.sampleShape, config: config, documents: documents,
                                           outputPath: output, logPath: log ?? output + ".log.jsonl", resume: resume) { model, config, rng in
             try Variants.objective(model.spec.variant, model: model, loss: config.loss, rng: rng)

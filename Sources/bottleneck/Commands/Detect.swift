@@ -1,0 +1,266 @@
+import ArgumentParser
+import Bottleneck
+import Foundation
+
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Flag anomalies by reconstruction error; fit and store the threshold with --fit.",
+        discussion: """
+        A model trained on normal data reconstructs normal samples well: the
+        reconstruction error (mse or l1; the negative ELBO for a VAE) is the
+        anomaly score, and scores above the threshold are flagged.
+
+        The threshold comes from, in order: a threshold option given here; the
+        detector stored in the model file; a rule fitted now (the stored rule
+        when the stored detector is for another score, else contamination 0.05).
+        Rules are fitted on training scores: Fashion-MNIST's training split
+        (normal classes only) by default, --train-data when given, else the
+        scored data itself. --fit stores the detector (score, rule, threshold,
+        training statistics) in the model file; without a threshold option it
+        refits the stored rule.
+
+        One-class Fashion-MNIST (trousers normal, the other classes anomalies):
+          bottleneck train --classes 1 --epochs 10 -o trouser.safetensors
+          bottleneck detect --model trouser.safetensors --fit --percentile 99
+          bottleneck detect --model trouser.safetensors -o results.csv \\
+              --roc roc.svg --histogram hist.svg
+        A table (label 1 = anomaly; results name each row's top-3 columns):
+          bottleneck detect --model t.safetensors --data test.csv \\
+              --label-column anomaly --train-data train.csv --sigma 3 -o r.csv
+        Time-series windows (a window is anomalous when any of its rows is):
+          bottleneck detect --model s.safetensors --data series.csv --window 32 \\
+              --label-column anomaly --train-data normal.csv --percentile 99.5
+        """)
+
+    @Option(name: .long, help: "Model file.") var model: String
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
+    @Option(name: .long, help: "Score: mse, l1, or elbo (VAE models). Default: the stored detector's, else mse.") var score: String?
+    @Option(name: .long, help: "ELBO score: latent samples averaged per input.") var elboSamples: Int?
+
+    @Option(name: .long, help: "Threshold rule: flag this fraction of the training scores, in (0, 1).") var contamination: Double?
+    @Option(name: .long, help: "Threshold rule: this percentile (0-100) of the training scores.") var percentile: Double?
+    @Option(name: .long, help: "Threshold rule: mean + K standard deviations of the training scores.") var sigma: Double?
+    @Flag(name: .customLong("max"), help: "Threshold rule: the largest training score.") var maxScore = false
+    @Option(name: .long, help: "Threshold: this explicit value.") var threshold: Double?
+    @Flag(name: .long, help: "Store the detector (score, rule, threshold) in the model file, keeping weights and other documents.") var fit = false
+
+    @Option(name: .long, help: "Data to fit the threshold on (default: Fashion-MNIST's training split, or the scored data for other data).") var trainData: String?
+    @Option(name: .long, help: "Labels file for --train-data (IDX or NPY).") var trainLabels: String?
+    @Option(name: .long, help: "Labels that are normal, e.g. 0 or 0,6 (others are anomalies). Default: the stored detector's or the classes the model was trained on; else a 0/1 label is 1 = anomaly.")
+    var normalClasses: String?
+
+    @Option(name: [.short, .long], help: "Per-sample results CSV: index, score, flag, label, anomaly, top-3 features for tables.") var output: String?
+    @Option(name: .long, help: "ROC curve SVG (needs labels).") var roc: String?
+    @Option(name: .long, help: "Score histogram SVG with the threshold marked.") var histogram: String?
+    @Flag(name: .long, help: "Print a JSON summary instead of text.") var json = false
+
+    func run() throws {
+        let rule = try thresholdRule()
+        guard let dataSplit = FashionMNIST.Split(rawValue: split) else { throw BottleneckError("--split must be train or test, got '\(split)'") }
+        try checkOutputName(output, ".csv", "-o/--output")
+        try checkOutputName(roc, ".svg", "--roc")
+        try checkOutputName(histogram, ".svg", "--histogram")
+        let loaded = try LoadedModel(path: model)
+        let stored = try Detector.stored(in: loaded.file, source: model)
+        let kind = try score.map(AnomalyScore.named) ?? stored?.score ?? .mse
+        let scorer = try AnomalyScorer(model: loaded.model, score: kind,
+                                       elboSamples: elboSamples ?? (stored?.score == kind ? stored?.elboSamples : nil) ?? 8)
+        let explicitNormal = try normalClasses.map { try parseClassList($0, flag: "--normal-classes") }
+        let trainedClasses = try loaded.file.document("classes", as: [Int].self, source: model).map(Set.init)
+        let normal = explicitNormal ?? stored?.normalClasses.map(Set.init) ?? trainedClasses
+
+        // The scored data and its ground truth.
+        let data = try loaded.data(dataOptions, split: dataSplit)
+        let table = output != nil || dataOptions.window != nil ? try csvTable() : nil
+        let anomalies = try groundTruth(data, table: table, normal: normal, explicit: explicitNormal != nil)
+
+        // The detector: a rule given now, the stored one, or the default rule.
+        var report: [String] = []
+        let detector: Detector
+        if rule == nil, !fit, let stored, stored.score == kind {
+            detector = stored
+            report.append("threshold \(fmt(stored.threshold)) (\(stored.rule), stored in the model file"
+                          + (stored.fittedOn.map { "; fitted on \(kind.rawValue) scores of \($0)" } ?? "") + ")")
+        } else {
+            let chosen = rule ?? stored?.rule ?? .contamination(0.05)
+            var trainingScores: [Float] = [], fittedOn: String? = nil
+            if chosen.needsScores {
+                let (fitData, what) = try fittingData(loaded, scored: data, split: dataSplit, normal: normal)
+                trainingScores = try scorer.scores(fitData)
+                fittedOn = what
+            }
+            detector = try Detector.fit(score: kind, rule: chosen, trainingScores: trainingScores, fittedOn: fittedOn,
+                                        normalClasses: normal.map { $0.sorted() }, elboSamples: scorer.elboSamples)
+            let why = rule != nil ? "" : (stored == nil ? " (no threshold given or stored: the default rule)" : " (the stored rule)")
+            report.append("threshold \(fmt(detector.threshold)) (\(chosen)" + (fittedOn.map { ", fitted now on \(kind.rawValue) scores of \($0)" } ?? "") + ")" + why)
+            if fit {
+                try detector.store(inModelAt: model)
+                report.append("stored the detector in \(model)")
+            } else if stored == nil {
+                report.append("(store it in the model file with --fit)")
+            }
+        }
+
+        // Per-feature errors explain flags of tables and windows (not of images' pixels).
+        let scores: [Float], featureErrors: Tensor?
+        if output != nil && data.sampleShape.count <= 2 {
+            (scores, featureErrors) = try scorer.scoresAndFeatureErrors(data)
+        } else {
+            (scores, featureErrors) = (try scorer.scores(data), nil)
+        }
+        let flags = detector.flags(scores)
+        var summary = DetectionSummary(model: model, score: kind.rawValue, rule: detector.rule.description, threshold: detector.threshold,
+                                       samples: scores.count, flagged: flags.filter { $0 }.count)
+        if let anomalies {
+            summary.anomalies = anomalies.filter { $0 }.count
+            let c = DetectionMetrics.confusion(flags: flags, anomalies: anomalies)
+            (summary.precision, summary.recall, summary.f1, summary.falsePositiveRate) = (c.precision, c.recall, c.f1, c.falsePositiveRate)
+            if summary.anomalies! > 0 && summary.anomalies! < scores.count {
+                summary.auroc = try DetectionMetrics.auroc(scores: scores, anomalies: anomalies)
+                summary.auprc = try DetectionMetrics.averagePrecision(scores: scores, anomalies: anomalies)
+            }
+        }
+
+        if let output {
+            try writeResults(output, data: data, scores: scores, flags: flags, anomalies: anomalies, featureErrors: featureErrors,
+                             featureNames: table?.featureNames)
+            report.append("wrote \(output)")
+        }
+        if let roc {
+            guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
+            let curve = try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies)
+            try writeText(AnomalyPlots.rocCurve(curve, auroc: summary.auroc, title: "ROC, \(kind.rawValue) score"), to: roc)
+            report.append("wrote \(roc)")
+        }
+        if let histogram {
+            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: detector.threshold,
+                                                      scoreName: "\(kind.rawValue) score", title: "Anomaly scores"), to: histogram)
+            report.append("wrote \(histogram)")
+        }
+
+        if json { print(try prettyJSON(summary)); return }
+        print("model \(loaded.model.spec.name), \(kind.rawValue) scores of \(data.count) samples of \(data.source)")
+        report.filter { !$0.hasPrefix("wrote") }.forEach { print($0) }
+        print(String(format: "flagged %d of %d (%.2f%%)", summary.flagged, summary.samples, 100 * Double(summary.flagged) / Double(max(summary.samples, 1))))
+        if let a = summary.anomalies {
+            print("ground truth: \(a) anomalies, \(summary.samples - a) normal" + (normal.map { " (normal classes \($0.sorted().map(String.init).joined(separator: ",")))" } ?? " (label 1 = anomaly)"))
+            if let auroc = summary.auroc, let auprc = summary.auprc { print(String(format: "AUROC %.4f  AUPRC %.4f", auroc, auprc)) }
+            print(String(format: "at the threshold: precision %.4f  recall %.4f  F1 %.4f  false-positive rate %.4f",
+                         summary.precision!, summary.recall!, summary.f1!, summary.falsePositiveRate!))
+        } else if data.labels != nil {
+            print("labels are classes: give --normal-classes to measure AUROC, AUPRC and F1")
+        }
+        report.filter { $0.hasPrefix("wrote") }.forEach { print($0) }
+    }
+
+    /// The one threshold rule given on the command line, if any.
+    func thresholdRule() throws -> ThresholdRule? {
+        var rules: [ThresholdRule] = []
+        if let contamination { rules.append(.contamination(contamination)) }
+        if let percentile { rules.append(.percentile(percentile)) }
+        if let sigma { rules.append(.sigma(sigma)) }
+        if maxScore { rules.append(.max) }
+        if let threshold { rules.append(.value(threshold)) }
+        guard rules.count <= 1 else { throw BottleneckError("give one threshold option of --contamination, --percentile, --sigma, --max, --threshold") }
+        try rules.first?.validate()
+        return rules.first
+    }
+
+    /// For CSV data: the table with its column names and label column (read again: DataSource
+    /// keeps neither for windows).
+    func csvTable() throws -> CSVData? {
+        guard let path = dataOptions.data, [".csv", ".tsv"].contains(where: { path.lowercased().hasSuffix($0) }) else { return nil }
+        return try CSV.read(path, label: dataOptions.labelColumn.map { .name($0) })
+    }
+
+    /// Which samples are anomalies, when the labels say so. Windows take their rows' labels.
+    func groundTruth(_ data: Dataset, table: CSVData?, normal: Set<Int>?, explicit: Bool) throws -> [Bool]? {
+        var labels = data.labels
+        let windowed = dataOptions.window != nil
+        if windowed { labels = table?.dataset.labels }
+        guard let labels else {
+            if explicit { throw BottleneckError("--normal-classes needs labels, and \(data.source) has none (give --labels or --label-column)") }
+            return nil
+        }
+        guard let rows = AnomalyLabels.anomalies(labels: labels, normalClasses: normal) else { return nil }
+        return windowed ? AnomalyLabels.windows(rowAnomalies: rows, length: dataOptions.window!, stride: dataOptions.stride) : rows
+    }
+
+    /// The data to fit a threshold rule on, and a description of it.
+    func fittingData(_ loaded: LoadedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
+        var d: Dataset
+        if let trainData {
+            var o = dataOptions
+            o.data = trainData
+            o.labels = trainLabels
+            // Training tables often have no label column: use it only where the file has it.
+            if let column = o.labelColumn, [".csv", ".tsv"].contains(where: { trainData.lowercased().hasSuffix($0) }),
+               !(try CSV.read(trainData).featureNames.contains(column)) {
+                o.labelColumn = nil
+            }
+            d = try loaded.data(o, split: .train)
+        } else if dataOptions.data == nil || dataOptions.data == "fashion-mnist" {
+            d = try loaded.data(dataOptions, split: .train)
+        } else {
+            return (scored, "the scored data itself (\(scored.count) samples; give --train-data to fit on training data)")
+        }
+        var what = "\(d.source)"
+        if let normal, d.labels != nil {
+            d = try d.restricted(toClasses: normal, flag: "--normal-classes")
+            what += ", classes \(normal.sorted().map(String.init).joined(separator: ","))"
+        }
+        return (d, "\(d.count) training samples of \(what)")
+    }
+
+    func writeResults(_ path: String, data: Dataset, scores: [Float], flags: [Bool], anomalies: [Bool]?,
+                      featureErrors: Tensor?, featureNames: [String]?) throws {
+        var header = ["index"]
+        let windowed = dataOptions.window != nil
+        if windowed { header.append("first_row") }
+        header += ["score", "flag"]
+        if data.labels != nil { header.append("label") }
+        if anomalies != nil { header.append("anomaly") }
+        let top = featureErrors.map { min(3, $0.shape[1]) } ?? 0
+        for k in 0..<top { header += ["feature_\(k + 1)", "error_\(k + 1)"] }
+        var rows: [[String]] = []
+        rows.reserveCapacity(scores.count)
+        for i in 0..<scores.count {
+            var row = [String(i)]
+            if windowed { row.append(String(i * dataOptions.stride)) }
+            row += [scores[i].description, flags[i] ? "1" : "0"]
+            if let labels = data.labels { row.append(String(labels[i])) }
+            if let anomalies { row.append(anomalies[i] ? "1" : "0") }
+            if let featureErrors {
+                for (f, e) in AnomalyScorer.topFeatures(featureErrors, row: i, count: top) {
+                    row += [featureNames.map { f < $0.count ? $0[f] : "x\(f)" } ?? "x\(f)", e.description]
+                }
+            }
+            rows.append(row)
+        }
+        try CSV.write(header: header, rows: rows, to: path)
+    }
+
+    func checkOutputName(_ path: String?, _ suffix: String, _ flag: String) throws {
+        if let path, !path.lowercased().hasSuffix(suffix) { throw BottleneckError("\(flag) \(path): use a \(suffix) file name") }
+    }
+
+    func fmt(_ v: Double) -> String { String(format: "%.6g", v) }
+}
+
+/// The figures `detect --json` prints.
+struct DetectionSummary: Encodable {
+    var model: String
+    var score: String
+    var rule: String
+    var threshold: Double
+    var samples: Int
+    var flagged: Int
+    var anomalies: Int?
+    var auroc: Double?
+    var auprc: Double?
+    var precision: Double?
+    var recall: Double?
+    var f1: Double?
+    var falsePositiveRate: Double?
+}
