@@ -318,31 +318,10 @@ final class AnomalyTests: XCTestCase {
         try expectCLIError(["train", "--classes", "12", "--epochs", "1", "-o", "c.safetensors"], ["--classes 12", "no sample", "0, 1, 2"])
     }
 
-    /// Runs the built `bottleneck` executable in the temporary folder.
-    func runCLI(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
-        let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/release/bottleneck")
-        let p = Process()
-        p.executableURL = FileManager.default.fileExists(atPath: beside.path) ? beside : built
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func runCLI(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try BottleneckTests.runCLI(args, in: dir) }
 
     func expectCLIError(_ args: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try runCLI(args)
-        XCTAssertNotEqual(r.status, 0, "exit status of \(args)", file: file, line: line)
-        XCTAssertLessThan(r.status, 64, "a clean exit, not a crash", file: file, line: line)
-        let lines = r.err.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        XCTAssertEqual(lines.count, 1, "one error line, got: \(r.err)", file: file, line: line)
-        for f in fragments { XCTAssertTrue(r.err.contains(f), "'\(f)' not in: \(r.err)", file: file, line: line) }
+        try BottleneckTests.expectCLIError(args, in: dir, fragments, file: file, line: line)
     }
 }
 

@@ -14,36 +14,11 @@ final class CLITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// Runs the built executable (it sits beside the test bundle) in the temporary folder.
     @discardableResult
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("bottleneck")
-        let exePath = FileManager.default.fileExists(atPath: exe.path) ? exe.path
-            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/release/bottleneck").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exePath)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runCLI(args, in: dir) }
 
-    /// Asserts a failing run: non-zero exit, one error line containing every fragment.
     func expectError(_ args: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try run(args)
-        XCTAssertNotEqual(r.status, 0, "exit status", file: file, line: line)
-        XCTAssertLessThan(r.status, 64, "a clean exit, not a crash (\(r.status))", file: file, line: line)
-        let lines = r.err.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        XCTAssertEqual(lines.count, 1, "one error line, got: \(r.err)", file: file, line: line)
-        for f in fragments { XCTAssertTrue(r.err.contains(f), "'\(f)' not in: \(r.err)", file: file, line: line) }
-        XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Stack dump"), file: file, line: line)
+        try expectCLIError(args, in: dir, fragments, file: file, line: line)
     }
 
     func write(_ name: String, _ data: Data) -> String {

@@ -80,3 +80,32 @@ func awayFromZero(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
 }
 
 let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+/// Runs the built `bottleneck` executable (beside the test bundle, or the release build) in `directory`.
+func runCLI(_ args: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
+    let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/release/bottleneck")
+    let p = Process()
+    p.executableURL = FileManager.default.fileExists(atPath: beside.path) ? beside : built
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Asserts a failing CLI run: non-zero exit, no crash, one error line containing every fragment.
+func expectCLIError(_ args: [String], in directory: String, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    let r = try runCLI(args, in: directory)
+    XCTAssertNotEqual(r.status, 0, "exit status of \(args)", file: file, line: line)
+    XCTAssertLessThan(r.status, 64, "a clean exit, not a crash (\(r.status))", file: file, line: line)
+    let lines = r.err.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    XCTAssertEqual(lines.count, 1, "one error line, got: \(r.err)", file: file, line: line)
+    for f in fragments { XCTAssertTrue(r.err.contains(f), "'\(f)' not in: \(r.err)", file: file, line: line) }
+    XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Stack dump"), file: file, line: line)
+}
