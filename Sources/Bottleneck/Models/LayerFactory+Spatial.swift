@@ -62,6 +62,10 @@ extension LayerFactory {
             guard shape.count == 1 else { throw BottleneckError("needs a flat code [features], got \(formatShape(shape))") }
             return RepeatVector(try positive(s, "steps"))
         },
+        "residual": { s, shape, rng in
+            let c = try imageChannels(shape, "residual")
+            return ResidualBlock(c, try s.int("out", default: c), stride: try positive(s, "stride", default: 1), rng: rng)
+        },
         "last_step": { _, shape, _ in
             guard shape.count == 2 else { throw BottleneckError("needs sequences [steps, features], got \(formatShape(shape))") }
             return LastStep()
@@ -73,8 +77,8 @@ extension LayerFactory {
         return shape[0]
     }
 
-    static func positive(_ s: LayerSpec, _ key: String) throws -> Int {
-        let v = try s.int(key)
+    static func positive(_ s: LayerSpec, _ key: String, default value: Int? = nil) throws -> Int {
+        let v = try s.int(key, default: value)
         guard v >= 1 else { throw BottleneckError("argument '\(key)' must be at least 1, got \(v)") }
         return v
     }

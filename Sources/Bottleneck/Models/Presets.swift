@@ -1,7 +1,7 @@
 /// The named architectures. Each is a plain `ArchitectureSpec`, so `bottleneck summary --preset X
 /// --print-json` shows a starting point for a custom architecture file.
 public enum Preset: String, CaseIterable {
-    case dense, deepDense = "deep-dense", conv, convBN = "conv-bn", linear, lstm
+    case dense, deepDense = "deep-dense", conv, convBN = "conv-bn", linear, lstm, resnet
 
     public var summary: String {
         switch self {
@@ -10,6 +10,7 @@ public enum Preset: String, CaseIterable {
         case .conv: return "two stride-2 convs 1->16->32, dense 128-unit code, two transposed convs back, sigmoid"
         case .convBN: return "3x3 convs of 64 kernels + BatchNorm + LeakyReLU, max-pooling encoder, nearest up-sampling decoder, sigmoid"
         case .linear: return "a single linear map to the code and back, no activations (PCA's optimum)"
+        case .resnet: return "strong encoder: conv stem + residual blocks with BatchNorm (32, 64/2, 128/2), dense code; conv preset's decoder"
         case .lstm: return "sequence autoencoder: LSTM encoder's last state to a code, repeated, LSTM decoder, per-step linear output"
         }
     }
@@ -52,6 +53,14 @@ public enum Preset: String, CaseIterable {
                                     encoder: [l("lstm", ["hidden": n(hidden)]), l("last_step"), l("linear", ["out": n(k)])],
                                     decoder: [l("repeat", ["steps": n(inputShape[0])]), l("lstm", ["hidden": n(hidden)]),
                                               l("linear", ["out": n(inputShape[1])])])
+        case .resnet:
+            // The conv preset with a ResNet-style encoder in front of the same dense code and decoder.
+            var base = try Preset.conv.spec(inputShape: inputShape, codeSize: codeSize)
+            base.name = rawValue
+            base.encoder = [l("conv2d", ["out": n(32), "kernel": n(3), "padding": n(1), "bias": .bool(false)]), l("batchnorm2d"), l("relu"),
+                            l("residual", ["out": n(32)]), l("residual", ["out": n(64), "stride": n(2)]),
+                            l("residual", ["out": n(32), "stride": n(2)])] + base.encoder.suffix(3)
+            return base
         case .conv:
             let (c, h, w) = try imageDims(inputShape)
             // Two stride-2 3x3 convs with padding 1: H -> ceil(H/2) -> ceil(H/4); the transposed
