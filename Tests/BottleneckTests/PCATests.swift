@@ -28,3 +28,22 @@ final class PCATests: XCTestCase {
         }
     }
 }
+
+final class LinearAutoencoderTests: XCTestCase {
+    /// A linear autoencoder with a 16-value code reaches PCA's optimum (16 components) within 3%.
+    func testLinearAutoencoderMatchesPCA() throws {
+        let pca = try PCA.fit(FMNIST.train.inputs.flattened(), components: 16)
+        let optimum = pca.reconstructionMSE(FMNIST.test.inputs.flattened())
+        var config = TrainingConfig()
+        config.epochs = 20
+        config.learningRate = 3e-3
+        config.schedule = .cosine(period: nil, minimum: 0)
+        let rng = RandomGenerator(seed: 0)
+        let model = try Autoencoder(spec: try Preset.linear.spec(inputShape: [1, 28, 28], codeSize: 16), inputShape: [1, 28, 28], rng: rng)
+        try Trainer(model: model, objective: ReconstructionObjective(), config: config, rng: rng).fit(train: FMNIST.train)
+        let mse = try evaluateReconstruction(model, on: FMNIST.test).mse
+        print("[linear] test MSE \(mse), PCA k=16 \(optimum)")
+        XCTAssertLessThanOrEqual(mse, optimum * 1.03)
+        XCTAssertGreaterThanOrEqual(mse, optimum * 0.999, "PCA is the optimum")
+    }
+}
