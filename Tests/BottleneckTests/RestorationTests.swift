@@ -205,15 +205,17 @@ final class RestorationTests: XCTestCase {
 
     func testUnwatermarkRaisesPSNR() throws {
         let variant = VariantSpec(kind: "unwatermark", options: ["text": .string("SAMPLE"), "opacity": .string("0.3-0.7")])
+        // The conv preset's dense bottleneck blurs more than the watermark damages (measured: -0.8 dB
+        // after one epoch); a small fully convolutional model keeps the detail.
         let train = FMNIST.train.subset(Array(0..<20000))
-        let (model, _, _) = try trainVariant(try Preset.conv.spec(inputShape: [1, 28, 28]), variant: variant, epochs: 1, train: train)
+        let (model, _, _) = try trainVariant(Restoration.fullyConvolutionalSpec(channels: 1, width: 16), variant: variant, epochs: 1, train: train)
         let clean = FMNIST.test.inputs.rows(0, 1000).copy()
         let marked = try Variants.watermark(variant).apply(clean, rng: RandomGenerator(seed: 7))
         let restored = try Restoration.apply(model, to: marked)
         var scorer = RestorationScorer()
         try scorer.add(degraded: marked, restored: restored, clean: clean, isImage: true)
         let s = scorer.score
-        report(String(format: "unwatermark (20k samples): PSNR marked %.2f -> restored %.2f dB; SSIM %.4f -> %.4f", s.psnrInput, s.psnrOutput, s.ssimInput!, s.ssimOutput!))
+        report(String(format: "unwatermark (restore-conv width 16, 20k samples): PSNR marked %.2f -> restored %.2f dB; SSIM %.4f -> %.4f", s.psnrInput, s.psnrOutput, s.ssimInput!, s.ssimOutput!))
         XCTAssertGreaterThan(s.psnrOutput, s.psnrInput + 1)
     }
 

@@ -59,6 +59,20 @@ public enum Restoration {
         return Tensor.stack(outs)
     }
 
+    /// A small fully convolutional autoencoder for restoration (docs/arch/restore-conv.json with
+    /// `width` 32): one stride-2 convolution down to an overcomplete code [width, H/2, W/2] and one
+    /// transposed convolution back. No dense bottleneck, so fine detail survives: the model only
+    /// has to undo the damage. H and W must be even.
+    public static func fullyConvolutionalSpec(channels: Int, width: Int = 32) -> ArchitectureSpec {
+        func l(_ t: String, _ a: [String: JSONValue] = [:]) -> LayerSpec { LayerSpec(t, a) }
+        func n(_ v: Int) -> JSONValue { .number(Double(v)) }
+        return ArchitectureSpec(name: "restore-conv",
+            encoder: [l("conv2d", ["out": n(width), "kernel": n(3), "padding": .string("same")]), l("relu"),
+                      l("conv2d", ["out": n(width), "kernel": n(3), "stride": n(2), "padding": n(1)]), l("relu")],
+            decoder: [l("conv_transpose2d", ["out": n(width), "kernel": n(3), "stride": n(2), "padding": n(1), "output_padding": n(1)]), l("relu"),
+                      l("conv2d", ["out": n(channels), "kernel": n(3), "padding": .string("same")]), l("sigmoid")])
+    }
+
     /// Tile origins along one side: every half tile, and one flush with the far edge.
     static func tileStarts(_ size: Int, _ tile: Int) -> [Int] {
         let step = max(1, tile / 2)
