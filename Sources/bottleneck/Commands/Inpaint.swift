@@ -29,7 +29,7 @@ struct Inpaint: ParsableCommand {
     @Option(name: .long, help: "Mask image (PNG/JPEG) of the images' size: white = missing.") var mask: String?
     @Option(name: .long, help: "Missing rectangle: x,y,width,height in pixels.") var rect: String?
     @Option(name: .long, help: "One random rectangle per image with sides MIN-MAX of the image's, e.g. 0.2-0.5.") var randomHoles: String?
-    @Option(name: [.short, .long], help: "Output: a .png grid (holes over fills; one image: that image), .npy/.csv, or a folder of PNGs.")
+    @Option(name: [.short, .long], help: "Output: a .png grid (holes, fills, originals; one image: that image), .npy/.csv, or a folder of PNGs.")
     var output: String
     @Option(name: .long, help: "Samples shown in a .png grid.") var count = 16
     @Option(name: .long, help: "Seed of the random holes.") var seed: UInt64 = 1234
@@ -72,7 +72,7 @@ struct Inpaint: ParsableCommand {
             print(String(format: "PSNR inside the hole (%d pixels in %d images): model %.2f dB, local mean %.2f dB, diffusion %.2f dB",
                          total.holePixels, total.images, total.psnrModel, total.psnrLocalMean, total.psnrDiffusion))
         }
-        let message = try writeRestorationOutput(output, inputs: inputs, degraded: degraded, restored: filled, clean: nil, scaler: loaded.scaler, count: count)
+        let message = try writeRestorationOutput(output, inputs: inputs, degraded: degraded, restored: filled, clean: inputs.batches, scaler: loaded.scaler, count: count)
         if !json { print(message) }
     }
 
