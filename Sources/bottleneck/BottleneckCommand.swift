@@ -13,5 +13,7 @@ struct BottleneckCommand: ParsableCommand {
 
         Start with:  bottleneck demo
         """,
-        subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Generate.self, Interpolate.self, Summary.self, PCACommand.self, Bench.self, Detect.self])
+        subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Generate.self, Interpolate.self,
+                      Summary.self, PCACommand.self, Detect.self, Denoise.self, Inpaint.self, Colorize.self, Unwatermark.self,
+                      PatchesCommand.self, Bench.self])
 }

@@ -13,9 +13,12 @@
 ///   `weight` (of the generator term, 0.05), `discriminator_steps` (1). These defaults matched an
 ///   8-code dense model to N(0, I) within 0.2 per dimension in 8 epochs; a wider or faster
 ///   discriminator overpowered the encoder and left the codes off (measured).
+/// - `colorize`: gray copy in, colour out, on RGB images; `keep_luma` (true: the output keeps the input's luma)
+/// - `unwatermark`: watermarked in, clean out; `text` ("SAMPLE", built-in 5x7 font), `opacity` ("0.3-0.7"),
+///   `scale` (1: font pixels per image pixel), `value` (1: white ink)
 /// - any kind: `consistency` (weight of the latent-consistency term; off when absent)
 public enum Variants {
-    public static let kinds = ["plain", "denoising", "sparse", "contractive", "vae", "aae"]
+    public static let kinds = ["plain", "denoising", "sparse", "contractive", "vae", "aae", "colorize", "unwatermark"]
 
     public static func objective(_ variant: VariantSpec?, model: Autoencoder, loss: LossKind, rng: RandomGenerator) throws -> Objective {
         let v = variant ?? .plain
@@ -55,6 +58,15 @@ public enum Variants {
                                         hidden: Int(try o.float("hidden", 64)), learningRate: try o.float("lr", 2e-4),
                                         adversarialWeight: try o.float("weight", 0.05),
                                         discriminatorSteps: max(1, Int(try o.float("discriminator_steps", 1))), loss: loss, rng: rng)
+        case "colorize":
+            guard model.inputShape.count == 3, model.inputShape[0] == 3 else {
+                throw BottleneckError("variant colorize needs colour images [3, H, W] (load them with --color), got samples of \(formatShape(model.inputShape))")
+            }
+            let keepLuma = try o.bool("keep_luma", true)
+            base = try PairedObjective("colorize", transform: GrayscaleTransform(), loss: loss,
+                                       restore: keepLuma ? { Colorization.keepingLuma($0, input: $1) } : nil)
+        case "unwatermark":
+            base = try PairedObjective("unwatermark", transform: try watermark(v), loss: loss)
         default:
             throw BottleneckError("unknown variant '\(v.kind)' (known: \(kinds.joined(separator: ", ")))")
         }
@@ -86,6 +98,13 @@ public enum Variants {
         return s
     }
 
+    /// The watermark of an `unwatermark` variant's options.
+    public static func watermark(_ v: VariantSpec) throws -> Watermark {
+        let o = Options(v)
+        return try Watermark(text: try o.string("text", "SAMPLE"), opacity: try Watermark.opacity(parsing: try o.string("opacity", "0.3-0.7")),
+                             scale: Int(try o.float("scale", 1)), value: try o.float("value", 1))
+    }
+
     struct Options {
         let v: VariantSpec
         init(_ v: VariantSpec) { self.v = v }
@@ -94,6 +113,13 @@ public enum Variants {
             case nil: return d
             case .string(let s)?: return s
             case let other?: throw BottleneckError("variant \(v.kind): option '\(k)' must be a string, got \(other)")
+            }
+        }
+        func bool(_ k: String, _ d: Bool) throws -> Bool {
+            switch v.options[k] {
+            case nil: return d
+            case .bool(let b)?: return b
+            case let other?: throw BottleneckError("variant \(v.kind): option '\(k)' must be true or false, got \(other)")
             }
         }
         func stringOrNil(_ k: String) -> String? { if case .string(let s)? = v.options[k] { return s }; return nil }

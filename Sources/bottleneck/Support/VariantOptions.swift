@@ -18,11 +18,14 @@ struct VariantOptions: ParsableArguments {
     @Option(name: .long, help: "VAE likelihood: bernoulli (BCE from logits) or gaussian.") var likelihood: String?
     @Option(name: .long, help: "AAE prior: gaussian or mixture:K.") var prior: String?
     @Option(name: .long, help: "Latent consistency: weight of the re-encoding distance (any variant).") var consistency: Double?
+    @Option(name: .long, help: "Unwatermark: the watermark's text (built-in 5x7 font: A-Z, 0-9, space, - . ! ©; default SAMPLE).") var watermarkText: String?
+    @Option(name: .long, help: "Unwatermark: watermark opacity, a number or a range like 0.3-0.7 (default).") var opacity: String?
+    @Option(name: .long, help: "Unwatermark: image pixels per font pixel (default 1).") var watermarkScale: Int?
 
     /// The variant asked for, or nil when no flag names one.
     func spec(default fallback: VariantSpec?) throws -> VariantSpec? {
-        let any = [noise, sparsity, contractiveMethod, likelihood, prior].contains { $0 != nil }
-            || [rate, penaltyWeight, beta, consistency].contains { $0 != nil } || klWarmup != nil
+        let any = [noise, sparsity, contractiveMethod, likelihood, prior, watermarkText, opacity].contains { $0 != nil }
+            || [rate, penaltyWeight, beta, consistency].contains { $0 != nil } || klWarmup != nil || watermarkScale != nil
         guard variant != nil || any else { return fallback }
         let kind = variant ?? fallback?.kind ?? "plain"
         guard Variants.kinds.contains(kind) else {
@@ -39,6 +42,9 @@ struct VariantOptions: ParsableArguments {
         if let likelihood { o["likelihood"] = .string(likelihood) }
         if let prior { o["prior"] = .string(prior) }
         if let consistency { o["consistency"] = .number(consistency) }
+        if let watermarkText { o["text"] = .string(watermarkText) }
+        if let opacity { o["opacity"] = .string(opacity) }
+        if let watermarkScale { o["scale"] = .number(Double(watermarkScale)) }
         return VariantSpec(kind: kind, options: o)
     }
 }

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Grayscale to colour. The model sees the gray image copied to three channels and predicts RGB;
+/// with `keepLuma` (the default of `--variant colorize`) its output is shifted per pixel so its
+/// luma equals the input's: the model only decides the colour, the brightness detail comes from
+/// the input, as in most colorisation methods.
+public enum Colorization {
+    /// ITU-R 601 luma weights, as `Image.converted(toChannels: 1)` and PIL's "L" mode.
+    public static let lumaWeights: [Float] = [0.299, 0.587, 0.114]
+
+    /// Luma of RGB images [N, 3, H, W] as [N, 1, H, W] (differentiable).
+    public static func luma(_ rgb: Tensor) -> Tensor {
+        precondition(rgb.rank == 4 && rgb.shape[1] == 3, "luma needs [N, 3, H, W], got \(rgb.shape)")
+        return rgb.narrow(axis: 1, start: 0, length: 1) * lumaWeights[0] + rgb.narrow(axis: 1, start: 1, length: 1) * lumaWeights[1]
+            + rgb.narrow(axis: 1, start: 2, length: 1) * lumaWeights[2]
+    }
+
+    /// The gray version of RGB images, copied to 3 channels: the model's input, and the baseline.
+    public static func grayInput(_ rgb: Tensor) -> Tensor {
+        withoutGradients {
+            let y = luma(rgb.detached())
+            return Tensor.concat([y, y, y], axis: 1)
+        }
+    }
+
+    /// Gray images [N, 1, H, W] or [N, 3, H, W] (channels equal) as the 3-channel model input.
+    public static func replicated(_ gray: Tensor) throws -> Tensor {
+        guard gray.rank == 4, gray.shape[1] == 1 || gray.shape[1] == 3 else {
+            throw BottleneckError("colorization needs gray images [N, 1, H, W], got \(formatShape(gray.shape))")
+        }
+        if gray.shape[1] == 3 { return grayInput(gray) }
+        return Tensor.concat([gray, gray, gray], axis: 1)
+    }
+
+    /// `prediction` shifted per pixel so its luma equals `input`'s (the gray copy): adds
+    /// luma(input) - luma(prediction) to every channel (the weights sum to 1). Differentiable.
+    public static func keepingLuma(_ prediction: Tensor, input: Tensor) -> Tensor {
+        prediction + (luma(input.detached()) - luma(prediction))
+    }
+
+    /// Colours gray images with a colorisation model ([N, 1 or 3, H, W] in, [N, 3, H, W] out, in [0, 1]);
+    /// images larger than the model's input are coloured in overlapping tiles.
+    public static func colorize(_ model: Autoencoder, gray: Tensor, keepLuma: Bool) throws -> Tensor {
+        guard model.inputShape.count == 3, model.inputShape[0] == 3 else {
+            throw BottleneckError("model '\(model.spec.name)' takes \(formatShape(model.inputShape)) inputs, not colour images: colorize needs a model trained with --variant colorize on colour images (--color)")
+        }
+        let input = try replicated(gray)
+        let out = try Restoration.applyAnySize(model, to: input)
+        return withoutGradients { (keepLuma ? keepingLuma(out, input: input) : out).clamp(0, 1) }
+    }
+
+    /// Whether a model's variant asks for its luma to be kept (colorize models: yes unless keep_luma is false).
+    public static func keepsLuma(_ model: Autoencoder) -> Bool {
+        guard let v = model.spec.variant, v.kind == "colorize" else { return false }
+        if case .bool(false)? = v.options["keep_luma"] { return false }
+        return true
+    }
+}
+
+/// Square patches cut from photos: training data for colour models from a few large images.
+public enum Patches {
+    public enum Part: String, CaseIterable { case train, test, all }
+
+    /// Patches of `size` x `size` from images [C, H, W] (any sizes), `stride` apart. Each image's
+    /// columns are split: the left 1 - `testFraction` give the training patches, the rest the test
+    /// patches, so no test pixel is ever seen in training.
+    public static func cut(_ images: [Tensor], size: Int, stride: Int, part: Part, testFraction: Double = 0.25) throws -> Tensor {
+        guard size >= 1, stride >= 1 else { throw BottleneckError("patch size and stride must be at least 1, got \(size) and \(stride)") }
+        guard (0..<1).contains(testFraction) else { throw BottleneckError("the test fraction must be in [0, 1), got \(testFraction)") }
+        var origins: [(Int, Int, Int)] = []
+        for (i, image) in images.enumerated() {
+            guard image.rank == 3 else { throw BottleneckError("patches need images [C, H, W], got \(formatShape(image.shape))") }
+            let (h, w) = (image.shape[1], image.shape[2])
+            let split = Int((Double(w) * (1 - testFraction)).rounded())
+            let range: (Int, Int) = part == .train ? (0, split) : part == .test ? (split, w) : (0, w)
+            guard range.1 - range.0 >= size, h >= size else { continue }
+            for y in Swift.stride(from: 0, through: h - size, by: stride) {
+                for x in Swift.stride(from: range.0, through: range.1 - size, by: stride) { origins.append((i, y, x)) }
+            }
+        }
+        guard let first = images.first, !origins.isEmpty else {
+            throw BottleneckError("no \(size)x\(size) patch fits the \(part.rawValue) part of the images")
+        }
+        let c = first.shape[0]
+        guard images.allSatisfy({ $0.shape[0] == c }) else { throw BottleneckError("patches: the images do not all have \(c) channel(s)") }
+        let out = Tensor(shape: [origins.count, c, size, size], zeroed: false)
+        for (k, (i, y0, x0)) in origins.enumerated() {
+            let img = images[i], w = img.shape[2], h = img.shape[1]
+            for ch in 0..<c { for y in 0..<size {
+                (out.data + ((k * c + ch) * size + y) * size).update(from: img.data + (ch * h + y0 + y) * w + x0, count: size)
+            } }
+        }
+        return out
+    }
+
+    /// Every PNG/JPEG of a folder (or one file) as a [C, H, W] tensor in [0, 1], by sorted name,
+    /// optionally shrunk by an integer factor (bilinear).
+    public static func loadImages(_ path: String, channels: Int, downscale: Int = 1) throws -> (images: [Tensor], names: [String]) {
+        guard downscale >= 1 else { throw BottleneckError("--downscale must be at least 1, got \(downscale)") }
+        let files = try imageFiles(path)
+        let images = try files.map { f -> Tensor in
+            var image = try Image.read(f).converted(toChannels: channels)
+            if downscale > 1 { image = image.resized(width: max(1, image.width / downscale), height: max(1, image.height / downscale)) }
+            return image.tensor()
+        }
+        return (images, files)
+    }
+
+    /// The image files named by `path`: the file itself, or a folder's PNG/JPEG files by sorted name.
+    public static func imageFiles(_ path: String) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw BottleneckError.file(path, "no such file or folder") }
+        guard isDir.boolValue else { return [path] }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        let files = names.sorted().filter { !$0.hasPrefix(".") && ImageFolder.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
+        guard !files.isEmpty else { throw BottleneckError.file(path, "has no .png, .jpg or .jpeg images") }
+        return files.map { "\(path)/\($0)" }
+    }
+}
