@@ -13,5 +13,5 @@ struct BottleneckCommand: ParsableCommand {
 
         Start with:  bottleneck demo
         """,
-        subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Generate.self, Interpolate.self, Summary.self, PCACommand.self, Bench.self])
+        subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Generate.self, Interpolate.self, Summary.self, PCACommand.self, Bench.self, Index.self, Search.self, ProbeCommand.self, Compress.self, Decompress.self])
 }
