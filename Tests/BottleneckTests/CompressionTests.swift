@@ -145,6 +145,31 @@ final class CompressionTests: XCTestCase {
         }
     }
 
+    func testCompressAndDecompressCommands() throws {
+        try writeDenseModel(dir + "/a.safetensors", seed: 1)
+        try writeDenseModel(dir + "/b.safetensors", seed: 2)
+        let c = try runBottleneck(["compress", "--model", "a.safetensors", "--limit", "20", "--bits", "5", "-o", "x.bnz"], in: dir)
+        XCTAssertEqual(c.status, 0, c.err)
+        XCTAssertTrue(c.out.contains("20 images") && c.out.contains("bits per pixel") && c.out.contains("PSNR"), c.out)
+        let d = try runBottleneck(["decompress", "--model", "a.safetensors", "--input", "x.bnz", "-o", "out/"], in: dir)
+        XCTAssertEqual(d.status, 0, d.err)
+        XCTAssertEqual(try Image.read(dir + "/out/000019.png").width, 28)
+        let rows = try runBottleneck(["decompress", "--model", "a.safetensors", "--input", "x.bnz", "-o", "rows.npy"], in: dir)
+        XCTAssertEqual(rows.status, 0, rows.err)
+        XCTAssertEqual(try NPYArray.read(dir + "/rows.npy").shape, [20, 784])
+        try expectOneLineError(["decompress", "--model", "b.safetensors", "--input", "x.bnz", "-o", "y.png"], in: dir, ["x.bnz", "another model"])
+        let bytes = FileManager.default.contents(atPath: dir + "/x.bnz")!
+        FileManager.default.createFile(atPath: dir + "/cut.bnz", contents: bytes.prefix(bytes.count - 7))
+        try expectOneLineError(["decompress", "--model", "a.safetensors", "--input", "cut.bnz", "-o", "y.png"], in: dir, ["cut.bnz", "truncated"])
+        var damaged = bytes
+        damaged[damaged.count / 2] ^= 0xFF
+        FileManager.default.createFile(atPath: dir + "/bad.bnz", contents: damaged)
+        try expectOneLineError(["decompress", "--model", "a.safetensors", "--input", "bad.bnz", "-o", "y.png"], in: dir, ["bad.bnz", "checksum"])
+        try expectOneLineError(["decompress", "--model", "a.safetensors", "--input", "a.safetensors", "-o", "y.png"], in: dir, ["not a Bottleneck compressed file"])
+        try expectOneLineError(["compress", "--model", "a.safetensors", "--limit", "5", "--bits", "12"], in: dir, ["--bits must be in 1...8"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/y.png"))
+    }
+
     /// On Fashion-MNIST test images with the small conv model: more bits cost more and give a higher
     /// PSNR, 8 bits come close to the unquantised codes; baselines and the plot are well formed.
     func testRateDistortionOnFashionMNIST() throws {

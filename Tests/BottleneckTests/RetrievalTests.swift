@@ -15,6 +15,42 @@ enum SmallConvModel {
     static let scaler = Scaler.fixedRange(min: 0, max: 1)
 }
 
+/// Runs the built `bottleneck` executable in `dir`: (exit status, stdout, stderr).
+func runBottleneck(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
+    let path = FileManager.default.fileExists(atPath: exe.path) ? exe.path
+        : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/release/bottleneck").path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: dir)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Asserts a clean failure: exit status 1..63 and one stderr line containing every fragment.
+func expectOneLineError(_ args: [String], in dir: String, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    let r = try runBottleneck(args, in: dir)
+    XCTAssertTrue(r.status > 0 && r.status < 64, "exit status \(r.status)", file: file, line: line)
+    let lines = r.err.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    XCTAssertEqual(lines.count, 1, "one error line, got: \(r.err)", file: file, line: line)
+    for f in fragments { XCTAssertTrue(r.err.contains(f), "'\(f)' not in: \(r.err)", file: file, line: line) }
+}
+
+/// A small untrained dense model file for [1, 28, 28] inputs.
+func writeDenseModel(_ path: String, seed: UInt64) throws {
+    let model = try Autoencoder(spec: try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8), inputShape: [1, 28, 28], rng: RandomGenerator(seed: seed))
+    var file = ModelFile(architecture: model.spec)
+    try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
+    try file.save(model: model, to: path)
+}
+
 final class RetrievalTests: XCTestCase {
     /// Brute force in Double: every distance, sorted (ties by row).
     func bruteForce(_ items: Tensor, _ queries: Tensor, k: Int, metric: DistanceMetric) -> [[Neighbor]] {
@@ -137,6 +173,30 @@ final class RetrievalTests: XCTestCase {
         XCTAssertThrowsError(try p.embedder(model: (modelA, scaler, "a.safetensors"), source: "p.index"))
     }
 
+    /// The commands as a user runs them: results on stdout, refusals as one line on stderr.
+    func testIndexAndSearchCommands() throws {
+        let dir = NSTemporaryDirectory() + "bn-search-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try writeDenseModel(dir + "/a.safetensors", seed: 1)
+        try writeDenseModel(dir + "/b.safetensors", seed: 2)
+        let built = try runBottleneck(["index", "--model", "a.safetensors", "--limit", "500", "-o", "a.index"], in: dir)
+        XCTAssertEqual(built.status, 0, built.err)
+        XCTAssertTrue(built.out.contains("500 items, codes of 8"), built.out)
+        let found = try runBottleneck(["search", "--index", "a.index", "--model", "a.safetensors", "--split", "train", "--query-index", "3", "-k", "2"], in: dir)
+        XCTAssertEqual(found.status, 0, found.err)
+        XCTAssertTrue(found.out.contains("query train #3 (label"), found.out)
+        XCTAssertTrue(found.out.contains("     1  3 "), "an indexed item finds itself first: \(found.out)")
+        let evaluated = try runBottleneck(["search", "--index", "a.index", "--model", "a.safetensors", "--evaluate", "--limit", "50", "--timing"], in: dir)
+        XCTAssertEqual(evaluated.status, 0, evaluated.err)
+        XCTAssertTrue(evaluated.out.contains("precision@10 ") && evaluated.out.contains("over 50 queries"), evaluated.out)
+        XCTAssertTrue(evaluated.out.contains("\"query_ms_median\":"), evaluated.out)
+        try expectOneLineError(["search", "--index", "a.index", "--model", "b.safetensors", "--query-index", "0"], in: dir, ["a.index", "another model", "b.safetensors"])
+        try expectOneLineError(["search", "--index", "a.index", "--model", "a.safetensors"], in: dir, ["give a query"])
+        try expectOneLineError(["search", "--index", "a.safetensors", "--query-index", "0"], in: dir, ["a.safetensors", "not a search index"])
+        try expectOneLineError(["index", "--raw", "--pca", "4"], in: dir, ["exactly one of"])
+    }
+
     /// SHA-256 against the FIPS 180-4 examples, whole and in pieces.
     func testSHA256() {
         XCTAssertEqual(SHA256.hexDigest(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -162,8 +222,13 @@ final class RetrievalTests: XCTestCase {
         let pca = try precision(.pca(try PCA.fit(train.inputs.flattened(), components: 32)))
         let raw = try precision(.raw(sampleShape: [1, 28, 28]))
         print(String(format: "precision@10 on the subset: conv-32 %.4f, pca-32 %.4f, raw %.4f", conv, pca, raw))
-        // Measured (release build, seed 0): raw 0.7732, pca-32 0.7675, conv-32 (4 epochs on 10k) see docs/retrieval.md.
+        // Measured (release build, seed 0): conv-32 0.7335, pca-32 0.7675, raw 0.7732. The briefly
+        // trained conv codes do NOT beat raw pixels or PCA here (about half of the preset's ReLU code
+        // units are inactive; see docs/retrieval.md for the full-data figures). The floors below are
+        // the measured values less a margin.
         XCTAssertEqual(raw, 0.7732, accuracy: 0.002, "raw pixels: a fixed computation")
-        XCTAssertGreaterThan(conv, 0.70)
+        XCTAssertEqual(pca, 0.7675, accuracy: 0.005)
+        XCTAssertGreaterThan(conv, 0.71)
+        XCTAssertGreaterThan(conv, 0.92 * raw, "32 numbers per image keep most of what 784 pixels give")
     }
 }

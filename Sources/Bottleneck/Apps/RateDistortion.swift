@@ -88,7 +88,7 @@ public func rateDistortionCSV(_ points: [RatePoint]) -> String {
 /// A line plot of PSNR against bits per pixel (log axis), one polyline per method series, as SVG
 /// text. Lossless points (infinite PSNR) are listed in the legend instead of plotted.
 public func rateDistortionSVG(_ points: [RatePoint], title: String) -> String {
-    let width = 720.0, height = 460.0, left = 70.0, right = 200.0, top = 40.0, bottom = 60.0
+    let width = 760.0, height = 460.0, left = 70.0, right = 230.0, top = 40.0, bottom = 60.0
     let finite = points.filter { $0.psnr.isFinite && $0.bitsPerPixel > 0 }
     let xs = finite.map { log10($0.bitsPerPixel) }, ys = finite.map(\.psnr)
     let x0 = floor(xs.min() ?? -1), x1 = max(ceil(xs.max() ?? 1), x0 + 1)
@@ -138,7 +138,7 @@ public func rateDistortionSVG(_ points: [RatePoint], title: String) -> String {
     }
     for (k, p) in points.filter({ !$0.psnr.isFinite }).enumerated() {
         let ly = top + 10 + Double(series.count + k) * 20
-        svg.append("<text x=\"\(f(width - right + 12))\" y=\"\(f(ly + 4))\">\(esc("\(p.method) \(p.setting): \(String(format: "%.2f", p.bitsPerPixel)) bpp, lossless"))</text>")
+        svg.append("<text x=\"\(f(width - right + 12))\" y=\"\(f(ly + 4))\">\(esc("\(p.method) \(p.setting): \(String(format: "%.2f", p.bitsPerPixel)) bpp"))</text>")
     }
     svg.append("</svg>")
     return svg.joined(separator: "\n") + "\n"

@@ -80,11 +80,21 @@ struct Compress: ParsableCommand {
             if try ImageCodecBaseline.mosaic(samples, jpegQuality: mid).bitsPerPixel < ours.bitsPerPixel { lo = mid + 1 } else { hi = mid }
         }
         let candidates = try Set([max(1, lo - 1), lo]).map { try ImageCodecBaseline.mosaic(samples, jpegQuality: $0) }
-        let jpegNear = candidates.min { abs($0.bitsPerPixel - ours.bitsPerPixel) < abs($1.bitsPerPixel - ours.bitsPerPixel) }!
-        let jpegSmallest = try ImageCodecBaseline.perImage(samples, jpegQuality: 1)
-        print("method                      bits/pixel  PSNR (dB)")
-        for p in [ours, jpegNear, jpegSmallest, pngMosaic, pngEach] {
-            print("\(p.method) \(p.setting)".padding(toLength: 26, withPad: " ", startingAt: 0)
+        var jpegNear = candidates.min { abs($0.bitsPerPixel - ours.bitsPerPixel) < abs($1.bitsPerPixel - ours.bitsPerPixel) }!
+        jpegNear.setting += " (nearest size)"
+        // The lowest JPEG quality whose mosaic reaches our PSNR (PSNR rises with quality).
+        (lo, hi) = (1, 100)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if try ImageCodecBaseline.mosaic(samples, jpegQuality: mid).psnr < ours.psnr { lo = mid + 1 } else { hi = mid }
+        }
+        var jpegSame = try ImageCodecBaseline.mosaic(samples, jpegQuality: lo)
+        jpegSame.setting += " (same PSNR)"
+        var jpegSmallest = try ImageCodecBaseline.perImage(samples, jpegQuality: 1)
+        jpegSmallest.setting += " (smallest)"
+        print("method                               bits/pixel  PSNR (dB)")
+        for p in [ours, jpegNear, jpegSame, jpegSmallest, pngMosaic, pngEach] {
+            print("\(p.method) \(p.setting)".padding(toLength: 35, withPad: " ", startingAt: 0)
                   + String(format: "  %10.4f  %9@", p.bitsPerPixel, p.psnr.isFinite ? String(format: "%.2f", p.psnr) : "lossless"))
         }
     }
@@ -155,14 +165,15 @@ struct Decompress: ParsableCommand {
             print("wrote \(output): \(n) image\(n == 1 ? "" : "s")\(n == 1 ? "" : " in a grid")")
             return
         }
-        do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
+        let folder = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw BottleneckError.file(output, "cannot create the folder")
         }
         let digits = max(6, String(n - 1).count)
         for i in 0..<n {
             let name = String(repeating: "0", count: max(0, digits - String(i).count)) + String(i)
-            try Image(tensor: images.rows(i, 1).reshaped(Array(images.shape.dropFirst()))).writePNG(to: "\(output)/\(name).png")
+            try Image(tensor: images.rows(i, 1).reshaped(Array(images.shape.dropFirst()))).writePNG(to: "\(folder)/\(name).png")
         }
-        print("wrote \(n) PNG images to \(output)/")
+        print("wrote \(n) PNG images to \(folder)/")
     }
 }

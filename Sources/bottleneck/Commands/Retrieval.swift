@@ -46,6 +46,9 @@ struct Index: ParsableCommand {
         try index.write(to: output)
         print(String(format: "wrote %@: %d items, codes of %d (%@%@), %@%.1fs", output, index.count, index.dimension, index.embedding,
                      index.modelName.map { " '\($0)'" } ?? "", index.labels == nil ? "" : "with labels, ", Date().timeIntervalSince(start)))
+        let d = index.dimension, codes = index.codes
+        let dead = (0..<d).filter { j in (0..<index.count).allSatisfy { codes.data[$0 * d + j] == 0 } }.count
+        if dead > 0 { print("note: \(dead) of the \(d) code values are 0 for every item (inactive units): the codes use \(d - dead) dimensions") }
     }
 }
 
