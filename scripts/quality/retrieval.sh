@@ -3,7 +3,8 @@
 # docs/compression.md): retrieval precision@10 (conv-32 codes vs PCA-32 vs raw pixels), a search
 # timing over 60,000 items, linear-probe accuracies, and the compression rate-distortion table
 # against PNG and JPEG. Index = training set (60,000), queries = test set (10,000).
-# Run alone: bash scripts/quality/retrieval.sh   (BN, QUALITY_DIR and RETRIEVAL_EPOCHS may be set)
+# Run alone: bash scripts/quality/retrieval.sh   (BN, QUALITY_DIR and RETRIEVAL_EPOCHS may be set;
+# RETRIEVAL_REUSE_MODEL=1 keeps an already trained $QUALITY_DIR/retrieval/conv32.safetensors)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BN="${BN:-$PWD/.build/release/bottleneck}"
@@ -13,8 +14,12 @@ mkdir -p "$OUT"
 MODEL="$OUT/conv32.safetensors"
 step() { echo; echo "# $*"; }
 
-step "train: conv preset, 32-value code, $EPOCHS epochs, seed 0"
-"$BN" train --preset conv --code-size 32 --epochs "$EPOCHS" --seed 0 -o "$MODEL" | tail -2
+if [ -f "$MODEL" ] && [ "${RETRIEVAL_REUSE_MODEL:-0}" = 1 ]; then
+    step "reusing $MODEL (RETRIEVAL_REUSE_MODEL=1)"
+else
+    step "train: conv preset, 32-value code, $EPOCHS epochs, seed 0"
+    "$BN" train --preset conv --code-size 32 --epochs "$EPOCHS" --seed 0 -o "$MODEL" | tail -2
+fi
 
 step "index the training set three ways"
 "$BN" index --model "$MODEL" -o "$OUT/conv32.index"

@@ -23,7 +23,11 @@ public struct SHA256 {
         var i = 0
         if !pending.isEmpty {
             while i < bytes.count && pending.count < 64 { pending.append(bytes[i]); i += 1 }
-            if pending.count == 64 { pending.withUnsafeBytes { compress($0.baseAddress!) }; pending.removeAll(keepingCapacity: true) }
+            if pending.count == 64 {
+                let block = pending
+                block.withUnsafeBytes { compress($0.baseAddress!) }
+                pending.removeAll(keepingCapacity: true)
+            }
         }
         while i + 64 <= bytes.count { compress(bytes.baseAddress! + i); i += 64 }
         while i < bytes.count { pending.append(bytes[i]); i += 1 }

@@ -7,12 +7,13 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Linear probe: how well a softmax classifier reads the labels off a model's codes, vs raw values and PCA.",
         discussion: """
-        Trains multinomial logistic regression (standardised features, L2 penalty, Adam with a cosine
-        decay) on the codes of the training data and reports accuracy on the test data; the same
-        probe on the raw values and on PCA codes of the same size are the baselines.
+        Trains multinomial logistic regression (softmax on standardised features, L2 penalty chosen on
+        held-out training data, full-batch L-BFGS to convergence) on the codes of the training data and
+        reports accuracy on the test data; the same probe on the raw values and on PCA codes of the
+        same size are the baselines.
         Examples:
           bottleneck probe --model conv32.safetensors                          # Fashion-MNIST train/test
-          bottleneck probe --model conv32.safetensors --train-limit 10000 --baselines pca
+          bottleneck probe --model conv32.safetensors --train-limit 10000 --baselines pca --l2 1e-3
           bottleneck probe --model tab.safetensors --data train.csv --test-data test.csv --label-column y
         """)
 
@@ -22,17 +23,22 @@ struct ProbeCommand: ParsableCommand {
     @Option(name: .long, help: "Baselines to probe too: comma list of raw, pca, or 'none'.") var baselines = "raw,pca"
     @Option(name: .long, help: "Use only the first N training samples.") var trainLimit: Int?
     @Option(name: .long, help: "Use only the first N test samples.") var testLimit: Int?
-    @Option(name: .long, help: "Probe training epochs.") var epochs = ProbeConfig().epochs
-    @Option(name: .long, help: "Adam's initial learning rate.") var lr = ProbeConfig().learningRate
-    @Option(name: .long, help: "L2 penalty weight on the probe's weights.") var l2 = ProbeConfig().l2
-    @Option(name: .long, help: "Seed of the batch order.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Optimizer: lbfgs (full batch, to convergence) or adam (mini-batch).") var optimizer = "lbfgs"
+    @Option(name: .long, help: "L2 penalty weight on the probe's weights (default: chosen from 1e-5, 1e-4, 1e-3, 1e-2 on a held-out tenth of the training data).") var l2: Float?
+    @Option(name: .long, help: "L-BFGS iteration limit.") var maxIterations = ProbeConfig().maxIterations
+    @Option(name: .long, help: "Adam: epochs.") var epochs = ProbeConfig().epochs
+    @Option(name: .long, help: "Adam: initial learning rate.") var lr = ProbeConfig().learningRate
+    @Option(name: .long, help: "Seed of the validation split (and Adam's batch order).") var seed: UInt64 = 0
     @Flag(name: .long, help: "Print the results as JSON.") var json = false
 
     func run() throws {
         var config = ProbeConfig()
+        guard let o = ProbeConfig.Optimizer(rawValue: optimizer) else { throw BottleneckError("--optimizer must be lbfgs or adam, got '\(optimizer)'") }
+        config.optimizer = o
+        config.l2 = l2
+        config.maxIterations = maxIterations
         config.epochs = epochs
         config.learningRate = lr
-        config.l2 = l2
         config.seed = seed
         try config.validate()
         let chosen = baselines == "none" ? [] : baselines.split(separator: ",").map { String($0) }
@@ -58,11 +64,12 @@ struct ProbeCommand: ParsableCommand {
                                                     test: try embedder.embed(test.inputs, source: test.source), testLabels: testLabels, config: config))
         }
         if json { print(try prettyJSON(results)); return }
-        print("linear probe: \(train.count) training, \(test.count) test samples, \(config.epochs) epochs, l2 \(config.l2)")
-        print("representation        features  train acc  test acc  seconds")
+        print("linear probe (\(config.optimizer.rawValue)): \(train.count) training, \(test.count) test samples"
+              + (config.l2 == nil ? ", L2 penalty chosen on a held-out tenth" : ", L2 penalty \(config.l2!)"))
+        print("representation        features      l2  steps  train acc  test acc  seconds")
         for r in results {
             print(r.representation.padding(toLength: 20, withPad: " ", startingAt: 0)
-                  + String(format: "  %8d  %9.4f  %8.4f  %7.1f", r.features, r.trainAccuracy, r.testAccuracy, r.seconds))
+                  + String(format: "  %8d  %6.0e  %5d  %9.4f  %8.4f  %7.1f", r.features, r.l2, r.steps, r.trainAccuracy, r.testAccuracy, r.seconds))
         }
     }
 }

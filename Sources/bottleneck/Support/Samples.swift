@@ -64,6 +64,6 @@ func parseIndexList(_ text: String, flag: String, count: Int) throws -> [Int] {
 
 func printJSONLine<T: Encodable>(_ value: T) throws {
     let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try e.encode(value), as: UTF8.self))
 }
