@@ -249,20 +249,7 @@ final class RestorationTests: XCTestCase {
     }
 
     func runCLI(_ args: [String], in dir: String) throws -> (Int32, String) {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
-        let path = FileManager.default.fileExists(atPath: exe.path) ? exe.path
-            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/release/bottleneck").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+        let r = try BottleneckTests.runCLI(args, in: dir)
+        return (r.status, r.err)
     }
 }

@@ -17,21 +17,7 @@ enum SmallConvModel {
 
 /// Runs the built `bottleneck` executable in `dir`: (exit status, stdout, stderr).
 func runBottleneck(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
-    let path = FileManager.default.fileExists(atPath: exe.path) ? exe.path
-        : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/release/bottleneck").path
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: dir)
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try runCLI(args, in: dir)
 }
 
 /// Asserts a clean failure: exit status 1..63 and one stderr line containing every fragment.
