@@ -4,7 +4,7 @@ RELEASE = $(SWIFT) build -c release
 BIN = .build/release/bottleneck
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: setup build demo test test-debug bench quality clean
+.PHONY: setup build demo test test-debug bench compare quality clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,10 @@ test-debug: setup
 
 bench: build
 	$(BIN) bench
+
+# Ours against the PyTorch reference, alternating runs (TORCH_PYTHON=venv/bin/python if not python3).
+compare: build
+	BN=$(BIN) bash scripts/compare.sh
 
 quality: build
 	bash scripts/quality.sh

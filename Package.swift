@@ -22,7 +22,12 @@ let package = Package(
         // PNG/JPEG codecs in C: libpng and libjpeg report errors by longjmp, which must stay inside C.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageCodecs",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
-        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs"],
+        // Vector loops Swift cannot vectorise (exp, log, square root), cloned for AVX2 and plain
+        // x86-64; no FMA contraction, so both clones give the same bits.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-fno-math-errno", "-ffp-contract=off"]),
+                            .unsafeFlags(["-O2"], .when(configuration: .release))]),
+        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs", "CKernels"],
                 path: "Sources/Bottleneck", swiftSettings: optimize),
         .executableTarget(name: "bottleneck",
                           dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -46,6 +46,39 @@ public func forwardFLOPs(_ model: Autoencoder) throws -> Double {
     return total
 }
 
+/// CPU time other processes used while a benchmark ran: busy ticks of the whole machine minus
+/// this process's own (from /proc), as torch_bench.py's `foreign_cpu_load`. Nil where /proc is missing.
+struct CPUSample {
+    let machineBusy: Double, own: Double, time: Date
+
+    init?() {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first,
+              let selfStat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = selfStat.lastIndex(of: ")") else { return nil }
+        let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        let fields = selfStat[selfStat.index(after: close)...].split(separator: " ")
+        guard v.count >= 7, fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+        machineBusy = v[0] + v[1] + v[2] + v[5] + v[6] + (v.count > 7 ? v[7] : 0)
+        own = utime + stime
+        time = Date()
+    }
+
+    /// Average number of CPUs kept busy by other processes between `self` and `later`.
+    func foreignLoad(until later: CPUSample) -> Double {
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK))), dt = later.time.timeIntervalSince(time)
+        guard dt > 0 else { return 0 }
+        return Swift.max(0, ((later.machineBusy - machineBusy) - (later.own - own)) / hz / dt)
+    }
+}
+
+/// Minor page faults of this process so far (fresh memory being touched).
+func minorPageFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
+}
+
 /// Peak resident memory of this process, in MB.
 public func peakResidentMB() -> Double {
     var usage = rusage()
@@ -71,6 +104,10 @@ public struct BenchmarkResult: Codable {
     public var testPSNRDenoisedDB: Double?
     public var testPSNRNoisyInputDB: Double?
     public var peakRSSMB: Double
+    /// CPUs other processes kept busy during the timed part (0 on an idle machine).
+    public var foreignCPULoad: Double?
+    /// Minor page faults per timed batch: memory not reused from one step to the next.
+    public var pageFaultsPerBatch: Double?
 
     enum CodingKeys: String, CodingKey {
         case workload, framework, threads, params, epochs, batchSize = "batch_size", trainSamplesPerS = "train_samples_per_s"
@@ -78,12 +115,15 @@ public struct BenchmarkResult: Codable {
         case epochWallS = "epoch_wall_s", flopsPerSample = "train_flops_per_sample", ceilingFraction = "ceiling_fraction"
         case testMSE = "test_mse", testELBOLossPerSample = "test_elbo_loss_per_sample"
         case testPSNRDenoisedDB = "test_psnr_denoised_db", testPSNRNoisyInputDB = "test_psnr_noisy_input_db", peakRSSMB = "peak_rss_mb"
+        case foreignCPULoad = "foreign_cpu_load", pageFaultsPerBatch = "page_faults_per_batch"
     }
 }
 
 public enum Benchmark {
-    /// Runs one workload in this process.
-    public static func run(_ w: BenchmarkWorkload, epochs: Int = 1, maxBatches: Int? = nil, seed: UInt64 = 0) throws -> BenchmarkResult {
+    /// Runs one workload in this process. Without `evaluate` the test-set figures are skipped
+    /// (profiling the training loop alone).
+    public static func run(_ w: BenchmarkWorkload, epochs: Int = 1, maxBatches: Int? = nil, seed: UInt64 = 0,
+                           evaluate: Bool = true) throws -> BenchmarkResult {
         var train = try FashionMNIST.load(.train)
         let test = try FashionMNIST.load(.test)
         if let maxBatches { train = train.subset(Array(0..<min(train.count, maxBatches * 128))) }
@@ -97,9 +137,12 @@ public enum Benchmark {
             let batches = test.sequentialBatches(size: 1024).filter { $0.shape[0] == 1024 }
             withoutGradients { for b in batches.prefix(5) { _ = model(b) } }
             var times: [Double] = []
+            let cpu = CPUSample(), faults = minorPageFaults()
             let start = Date()
             withoutGradients { for r in 0..<100 { let t = Date(); _ = model(batches[r % batches.count]); times.append(Date().timeIntervalSince(t)) } }
             let total = Date().timeIntervalSince(start)
+            if let cpu, let end = CPUSample() { result.foreignCPULoad = cpu.foreignLoad(until: end) }
+            result.pageFaultsPerBatch = Double(minorPageFaults() - faults) / 100
             times.sort()
             result.inferSamplesPerS = 100 * 1024 / total
             result.inferSamplesPerSMedianBatch = 1024 / times[times.count / 2]
@@ -117,16 +160,25 @@ public enum Benchmark {
         let objective = try Variants.objective(model.spec.variant, model: model, loss: w.loss, rng: rng)
         let trainer = try Trainer(model: model, objective: objective, config: config, rng: rng)
         var steadyStart: Date?, steadySamples = 0, globalBatch = 0
+        var steadyCPU: CPUSample?, steadyFaults = 0
         trainer.onBatch = { p in
             globalBatch += 1
-            if globalBatch == BenchmarkWorkload.warmupBatches { steadyStart = Date() }
+            if globalBatch == BenchmarkWorkload.warmupBatches { steadyStart = Date(); steadyCPU = CPUSample(); steadyFaults = minorPageFaults() }
             else if globalBatch > BenchmarkWorkload.warmupBatches { steadySamples += p.batch == p.batches ? train.count - (p.batches - 1) * 128 : 128 }
         }
         try trainer.fit(train: train)
         if let steadyStart { result.trainSamplesPerS = Double(steadySamples) / Date().timeIntervalSince(steadyStart) }
+        if let steadyCPU, let end = CPUSample() { result.foreignCPULoad = steadyCPU.foreignLoad(until: end) }
+        if globalBatch > BenchmarkWorkload.warmupBatches {
+            result.pageFaultsPerBatch = Double(minorPageFaults() - steadyFaults) / Double(globalBatch - BenchmarkWorkload.warmupBatches)
+        }
         result.epochWallS = trainer.history.map(\.seconds)
         result.ceilingFraction = result.trainSamplesPerS.map { 3 * flops * $0 / BenchmarkWorkload.machineCeilingFLOPs }
         model.eval()
+        guard evaluate else {
+            result.peakRSSMB = peakResidentMB()
+            return result
+        }
         switch w {
         case .vae:
             let o = objective as! VariationalObjective

@@ -37,6 +37,8 @@ extension Tensor {
         let start = data - storage.base + offset
         if GradientMode.isRecording && requiresGrad {
             return Tensor(shape: newShape, storage: storage, offset: start, parents: [self]) { out in
+                // A whole-tensor view (reshape) passes its gradient buffer on as it is.
+                if offset == 0 && out.moveGrad(to: self) { return }
                 let src = self.gradBuffer() + offset
                 let g = out.grad!
                 for i in 0..<out.count { src[i] += g[i] }
@@ -57,7 +59,7 @@ extension Tensor {
             guard let fn = node.backwardFn else { continue }
             if node.grad == nil { continue }  // nothing flowed here
             fn(node)
-            node.zeroGrad()  // intermediate gradients are not kept
+            node.releaseGrad()  // intermediate gradients are not kept
         }
     }
 

@@ -10,7 +10,9 @@ public final class Tensor {
     /// The first element; may lie inside a larger storage (a view).
     public let data: UnsafeMutablePointer<Float>
     /// Gradient of the last `backward()` with respect to this tensor, allocated on first use.
-    public internal(set) var grad: UnsafeMutablePointer<Float>?
+    public private(set) var grad: UnsafeMutablePointer<Float>?
+    /// The memory behind `grad`, kept by `zeroGrad()` so that the next step reuses it.
+    private var gradMemory: UnsafeMutablePointer<Float>?
     /// Leaves with `requiresGrad` keep their gradient; op results pass it on and free it.
     public var requiresGrad: Bool
     let parents: [Tensor]
@@ -38,7 +40,7 @@ public final class Tensor {
         requiresGrad = backward != nil
     }
 
-    deinit { grad?.deallocate() }
+    deinit { gradMemory?.deallocate() }
 
     public convenience init(shape: [Int], values: [Float]) {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values do not fill shape \(shape)")
@@ -75,17 +77,49 @@ public final class Tensor {
         return g
     }
 
-    /// The gradient buffer, allocated and zeroed on first use; backward rules accumulate into it.
+    /// The gradient buffer, zeroed on first use; backward rules accumulate into it.
     func gradBuffer() -> UnsafeMutablePointer<Float> {
         if let grad { return grad }
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
-        g.initialize(repeating: 0, count: Swift.max(count, 1))
+        let g = claimGradMemory()
+        g.update(repeating: 0, count: Swift.max(count, 1))
+        return g
+    }
+
+    /// Where a backward rule puts this tensor's gradient: with `accumulate` it adds to the gradient
+    /// already there; without, the buffer holds garbage and the rule must write all `count` values
+    /// (saves zeroing a buffer only to add to it).
+    func gradDestination() -> (buffer: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let grad { return (grad, true) }
+        return (claimGradMemory(), false)
+    }
+
+    private func claimGradMemory() -> UnsafeMutablePointer<Float> {
+        let g = gradMemory ?? .allocate(capacity: Swift.max(count, 1))
+        gradMemory = g
         grad = g
         return g
     }
 
-    public func zeroGrad() {
-        grad?.deallocate()
+    /// Hands this tensor's gradient buffer to `other` (same count, no gradient yet): an identity
+    /// backward step without copying. Returns false when that is not possible.
+    func moveGrad(to other: Tensor) -> Bool {
+        guard let g = grad, other.grad == nil, other.count == count else { return false }
+        other.gradMemory?.deallocate()
+        other.gradMemory = g
+        other.grad = g
+        gradMemory = nil
+        grad = nil
+        return true
+    }
+
+    /// Forgets the gradient. The memory stays for the next backward pass (parameters get a
+    /// gradient every step), so nothing is allocated or faulted in again.
+    public func zeroGrad() { grad = nil }
+
+    /// Forgets the gradient and frees its memory (intermediate results, once used).
+    func releaseGrad() {
+        gradMemory?.deallocate()
+        gradMemory = nil
         grad = nil
     }
 

@@ -22,12 +22,7 @@ func elementwiseLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: Str
                      dp: @escaping (Float, Float) -> Float,
                      dt: ((Float, Float) -> Float)? = nil) -> Tensor {
     precondition(p.shape == t.shape, "\(name): prediction \(p.shape) and target \(t.shape) differ")
-    let scale: Float
-    switch reduction {
-    case .mean: scale = 1 / Float(max(p.count, 1))
-    case .sum: scale = 1
-    case .batchMean: scale = 1 / Float(max(p.shape.first ?? 1, 1))
-    }
+    let scale = reductionScale(p, reduction)
     let out = Tensor.result(shape: [], parents: [p, t]) { out in
         let g = out.grad![0] * scale
         if p.requiresGrad { let d = p.gradBuffer(); for i in 0..<p.count { d[i] += g * dp(p.data[i], t.data[i]) } }
@@ -39,9 +34,71 @@ func elementwiseLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: Str
     return out
 }
 
+private func reductionScale(_ p: Tensor, _ reduction: Reduction) -> Float {
+    switch reduction {
+    case .mean: return 1 / Float(max(p.count, 1))
+    case .sum: return 1
+    case .batchMean: return 1 / Float(max(p.shape.first ?? 1, 1))
+    }
+}
+
 public func mseLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-    elementwiseLoss(prediction, target, reduction, name: "mse",
-                    term: { p, t in (p - t) * (p - t) }, dp: { p, t in 2 * (p - t) }, dt: { p, t in 2 * (t - p) })
+    let p = prediction, t = target
+    precondition(p.shape == t.shape, "mse: prediction \(p.shape) and target \(t.shape) differ")
+    let scale = reductionScale(p, reduction)
+    let out = Tensor.result(shape: [], parents: [p, t]) { out in
+        let g = out.grad![0] * scale
+        if p.requiresGrad {
+            let (d, accumulate) = p.gradDestination()
+            MSEKernel.gradient(p.data, t.data, into: d, scale: g, accumulate: accumulate, count: p.count)
+        }
+        if t.requiresGrad {
+            let (d, accumulate) = t.gradDestination()
+            MSEKernel.gradient(t.data, p.data, into: d, scale: g, accumulate: accumulate, count: t.count)
+        }
+    }
+    out.data[0] = Float(MSEKernel.sum(p.data, t.data, count: p.count)) * scale
+    return out
+}
+
+/// The loops of the mean squared error, eight values at a time.
+enum MSEKernel {
+    /// The sum of (p - t)^2, each Float square added in Double (eight Double lanes).
+    static func sum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, count n: Int) -> Double {
+        var acc = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= n {
+            let d = load8(p + i) - load8(t + i)
+            acc += SIMD8<Double>(d * d)
+            i += 8
+        }
+        var total = acc.sum()
+        while i < n {
+            let d = p[i] - t[i]
+            total += Double(d * d)
+            i += 1
+        }
+        return total
+    }
+
+    /// dp (+)= scale * 2 (p - t): the gradient with respect to p (swap the arguments for t's).
+    static func gradient(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, scale g: Float,
+                         accumulate: Bool, count n: Int) {
+        var i = 0
+        if accumulate {
+            while i + 8 <= n {
+                store8(load8(d + i) + g * (2 * (load8(p + i) - load8(t + i))), d + i)
+                i += 8
+            }
+            while i < n { d[i] += g * (2 * (p[i] - t[i])); i += 1 }
+        } else {
+            while i + 8 <= n {
+                store8(g * (2 * (load8(p + i) - load8(t + i))), d + i)
+                i += 8
+            }
+            while i < n { d[i] = g * (2 * (p[i] - t[i])); i += 1 }
+        }
+    }
 }
 
 public func l1Loss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
@@ -58,19 +115,34 @@ public func rmseLoss(_ prediction: Tensor, _ target: Tensor) -> Tensor {
 /// Binary cross-entropy on probabilities in [0, 1]. As PyTorch does, each log is clamped at -100
 /// so a saturated prediction gives a large finite loss instead of infinity.
 public func bceLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-    elementwiseLoss(prediction, target, reduction, name: "bce",
-                    term: { p, t in -(t * max(log(p), -100) + (1 - t) * max(log(1 - p), -100)) },
-                    dp: { p, t in
-                        let eps: Float = 1e-12
-                        return (p - t) / max((1 - p) * p, eps)
-                    })
+    let p = prediction, t = target
+    precondition(p.shape == t.shape, "bce: prediction \(p.shape) and target \(t.shape) differ")
+    let scale = reductionScale(p, reduction)
+    let out = Tensor.result(shape: [], parents: [p, t]) { out in
+        let g = out.grad![0] * scale
+        if p.requiresGrad {
+            let (d, accumulate) = p.gradDestination()
+            VectorMath.bceGradient(p.data, t.data, d, p.count, scale: g, accumulate: accumulate)
+        }
+    }
+    out.data[0] = Float(VectorMath.bceSum(p.data, t.data, p.count)) * scale
+    return out
 }
 
 /// Binary cross-entropy on logits, computed stably: max(x,0) - x t + log(1 + e^-|x|).
 public func bceWithLogitsLoss(_ logits: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-    elementwiseLoss(logits, target, reduction, name: "bce-logits",
-                    term: { x, t in max(x, 0) - x * t + log1p(exp(-Swift.abs(x))) },
-                    dp: { x, t in stableSigmoid(x) - t })
+    let x = logits, t = target
+    precondition(x.shape == t.shape, "bce-logits: prediction \(x.shape) and target \(t.shape) differ")
+    let scale = reductionScale(x, reduction)
+    let out = Tensor.result(shape: [], parents: [x, t]) { out in
+        let g = out.grad![0] * scale
+        if x.requiresGrad {
+            let (d, accumulate) = x.gradDestination()
+            VectorMath.bceLogitsGradient(x.data, t.data, d, x.count, scale: g, accumulate: accumulate)
+        }
+    }
+    out.data[0] = Float(VectorMath.bceLogitsSum(x.data, t.data, x.count)) * scale
+    return out
 }
 
 /// KL divergence of N(mu, exp(logvar)) from N(0, I), summed over latent units and averaged over

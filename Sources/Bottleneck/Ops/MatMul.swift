@@ -9,8 +9,14 @@ extension Tensor {
         let out = Tensor.result(shape: [m, n], parents: [a, b]) { out in
             let g = out.grad!
             // dA = dC B^T, dB = A^T dC
-            if a.requiresGrad { sgemm(transB: true, m: m, n: k, k: n, a: g, lda: n, b: b.data, ldb: n, beta: 1, c: a.gradBuffer(), ldc: k) }
-            if b.requiresGrad { sgemm(transA: true, m: k, n: n, k: m, a: a.data, lda: k, b: g, ldb: n, beta: 1, c: b.gradBuffer(), ldc: n) }
+            if a.requiresGrad {
+                let (da, add) = a.gradDestination()
+                sgemm(transB: true, m: m, n: k, k: n, a: g, lda: n, b: b.data, ldb: n, beta: add ? 1 : 0, c: da, ldc: k)
+            }
+            if b.requiresGrad {
+                let (db, add) = b.gradDestination()
+                sgemm(transA: true, m: k, n: n, k: m, a: a.data, lda: k, b: g, ldb: n, beta: add ? 1 : 0, c: db, ldc: n)
+            }
         }
         sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: out.data, ldc: n)
         return out
@@ -25,11 +31,18 @@ extension Tensor {
         let parents = bias.map { [x, w, $0] } ?? [x, w]
         let out = Tensor.result(shape: [n, fout], parents: parents) { out in
             let g = out.grad!
-            if x.requiresGrad { sgemm(m: n, n: fin, k: fout, a: g, lda: fout, b: w.data, ldb: fin, beta: 1, c: x.gradBuffer(), ldc: fin) }
-            if w.requiresGrad { sgemm(transA: true, m: fout, n: fin, k: n, a: g, lda: fout, b: x.data, ldb: fin, beta: 1, c: w.gradBuffer(), ldc: fin) }
+            // beta 0 when the destination holds no gradient yet: no zeroing, no reading it back.
+            if x.requiresGrad {
+                let (dx, add) = x.gradDestination()
+                sgemm(m: n, n: fin, k: fout, a: g, lda: fout, b: w.data, ldb: fin, beta: add ? 1 : 0, c: dx, ldc: fin)
+            }
+            if w.requiresGrad {
+                let (dw, add) = w.gradDestination()
+                sgemm(transA: true, m: fout, n: fin, k: n, a: g, lda: fout, b: x.data, ldb: fin, beta: add ? 1 : 0, c: dw, ldc: fin)
+            }
             if let bias, bias.requiresGrad {
                 let db = bias.gradBuffer()
-                for r in 0..<n { let row = g + r * fout; for j in 0..<fout { db[j] += row[j] } }
+                for r in 0..<n { vectorMap(db, g + r * fout, db, fout) { $0 + $1 } }
             }
         }
         let o = out.data

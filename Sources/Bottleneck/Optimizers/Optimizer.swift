@@ -47,12 +47,7 @@ public final class Adam: Optimizer {
             guard let g = p.grad else { continue }
             let w = p.data, mk = m[k].data, vk = v[k].data
             if decoupledWeightDecay && wd != 0 { let f = 1 - lr * wd; for i in 0..<p.count { w[i] *= f } }
-            for i in 0..<p.count {
-                let gi = !decoupledWeightDecay && wd != 0 ? g[i] + wd * w[i] : g[i]
-                mk[i] = b1 * mk[i] + (1 - b1) * gi
-                vk[i] = b2 * vk[i] + (1 - b2) * gi * gi
-                w[i] -= stepSize * mk[i] / (vk[i].squareRoot() / c2root + eps)
-            }
+            bn_adam(w, g, mk, vk, p.count, b1, b2, stepSize, c2root, eps, decoupledWeightDecay ? 0 : wd)
         }
     }
 
@@ -75,4 +70,5 @@ public final class Adam: Optimizer {
     }
 }
 
+import CKernels
 import Foundation

@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Limit batches per epoch (part of an epoch).") var maxBatches: Int?
     @Option(name: .long, help: "OpenBLAS threads (the machine has 2 cores).") var threads = 2
     @Flag(name: .long, help: "Run in this process (used by the per-workload subprocesses).") var inProcess = false
+    @Flag(name: .long, help: "Skip the test-set evaluation (profiling the training loop alone).") var noEval = false
 
     func run() throws {
         let names = workloads == "all" ? BenchmarkWorkload.allCases.map(\.rawValue) : workloads.split(separator: ",").map(String.init)
@@ -33,7 +34,7 @@ struct Bench: ParsableCommand {
             for w in chosen {
                 let e = JSONEncoder()
                 e.outputFormatting = [.sortedKeys]
-                print(String(decoding: try e.encode(try Benchmark.run(w, epochs: epochs, maxBatches: maxBatches)), as: UTF8.self))
+                print(String(decoding: try e.encode(try Benchmark.run(w, epochs: epochs, maxBatches: maxBatches, evaluate: !noEval)), as: UTF8.self))
                 fflush(stdout)
             }
             return
@@ -43,7 +44,7 @@ struct Bench: ParsableCommand {
             p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
                                   : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
             p.arguments = ["bench", "--in-process", "--workloads", w.rawValue, "--epochs", String(epochs), "--threads", String(threads)]
-                + (maxBatches.map { ["--max-batches", String($0)] } ?? [])
+                + (maxBatches.map { ["--max-batches", String($0)] } ?? []) + (noEval ? ["--no-eval"] : [])
             var env = ProcessInfo.processInfo.environment
             env["OPENBLAS_NUM_THREADS"] = String(threads)
             p.environment = env

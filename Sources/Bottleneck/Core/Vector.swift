@@ -1,0 +1,68 @@
+import CKernels
+
+/// Elementwise loops over float buffers, eight lanes at a time. Loops that need exp, log or a
+/// square root live in C (CKernels), where they get vector instructions.
+///
+/// The last partial vector goes through the same arithmetic as the others (padded, then stored
+/// lane by lane), so a value never depends on where in a buffer it lies.
+typealias Float8 = SIMD8<Float>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> Float8 { UnsafeRawPointer(p).loadUnaligned(as: Float8.self) }
+@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> Float8 { UnsafeRawPointer(p).loadUnaligned(as: Float8.self) }
+@inline(__always) func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
+}
+
+/// The first `n` (< 8) floats at `p`, zero-padded.
+@inline(__always) func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> Float8 {
+    var v = Float8()
+    for k in 0..<n { v[k] = p[k] }
+    return v
+}
+
+@inline(__always) func storePartial(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    for k in 0..<n { p[k] = v[k] }
+}
+
+/// out[i] = f(x[i]) for i < n. `out` may be `x`.
+@inline(__always)
+func vectorMap(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Float8) -> Float8) {
+    var i = 0
+    while i + 8 <= n {
+        store8(f(load8(x + i)), out + i)
+        i += 8
+    }
+    if i < n { storePartial(f(loadPartial(x + i, n - i)), out + i, n - i) }
+}
+
+/// out[i] = f(a[i], b[i]) for i < n. `out` may be `a` or `b`.
+@inline(__always)
+func vectorMap(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
+               _ f: (Float8, Float8) -> Float8) {
+    var i = 0
+    while i + 8 <= n {
+        store8(f(load8(a + i), load8(b + i)), out + i)
+        i += 8
+    }
+    if i < n { storePartial(f(loadPartial(a + i, n - i), loadPartial(b + i, n - i)), out + i, n - i) }
+}
+
+/// The C kernels, with Swift's integer and pointer types.
+enum VectorMath {
+    static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { bn_sigmoid(x, y, n) }
+    static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { bn_exp(x, y, n) }
+    /// Sum of -(t max(log p, -100) + (1 - t) max(log(1 - p), -100)), in Double.
+    static func bceSum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int) -> Double { bn_bce_sum(p, t, n) }
+    /// d (+)= scale * (p - t) / max((1 - p) p, 1e-12).
+    static func bceGradient(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
+                            scale: Float, accumulate: Bool) {
+        bn_bce_grad(p, t, d, n, scale, accumulate ? 1 : 0)
+    }
+    /// Sum of max(x, 0) - x t + log(1 + e^-|x|), in Double.
+    static func bceLogitsSum(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int) -> Double { bn_bce_logits_sum(x, t, n) }
+    /// d (+)= scale * (sigmoid(x) - t).
+    static func bceLogitsGradient(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
+                                  scale: Float, accumulate: Bool) {
+        bn_bce_logits_grad(x, t, d, n, scale, accumulate ? 1 : 0)
+    }
+}
