@@ -83,7 +83,7 @@ public enum Variants {
     public static func adapt(_ spec: ArchitectureSpec, to variant: VariantSpec) -> ArchitectureSpec {
         var s = spec
         s.variant = variant
-        let activations: Set<String> = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu"]
+        let activations = ArchitectureSpec.activationTypes
         switch variant.kind {
         case "vae", "aae":
             if let last = s.encoder.last, activations.contains(last.type) { s.encoder.removeLast() }

@@ -12,13 +12,20 @@ struct ModelChoice: ParsableArguments {
     @Option(name: .long, help: "Size of the code (the bottleneck), for presets.")
     var codeSize: Int?
 
+    @Flag(name: .long, help: "Drop the activation on a preset's code (better codes for search and compression).")
+    var linearCode = false
+
     /// The spec for data of per-sample `shape`.
     func spec(for shape: [Int]) throws -> ArchitectureSpec {
         if preset != nil && arch != nil { throw BottleneckError("give --preset or --arch, not both") }
         if let codeSize, codeSize < 1 { throw BottleneckError("--code-size must be at least 1, got \(codeSize)") }
-        if let arch { return try ArchitectureSpec.load(path: arch) }
+        if let arch {
+            if linearCode { throw BottleneckError("--linear-code applies to presets; with --arch, remove the code's activation in \(arch)") }
+            return try ArchitectureSpec.load(path: arch)
+        }
         let name = preset ?? (shape.count == 3 ? "conv" : "dense")
-        return try Preset.named(name).spec(inputShape: shape, codeSize: codeSize)
+        let spec = try Preset.named(name).spec(inputShape: shape, codeSize: codeSize)
+        return linearCode ? spec.withLinearCode() : spec
     }
 }
 
