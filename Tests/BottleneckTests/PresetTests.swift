@@ -39,6 +39,28 @@ final class PresetTests: XCTestCase {
         } }
     }
 
+    /// A decoder ending in sigmoid + unflatten: the BCE loss is taken from the logits (the
+    /// reshape commutes with the sigmoid), with the same value and gradients as BCE on the output.
+    func testBCEFoldsTheSigmoidPastTheUnflatten() throws {
+        let model = try Autoencoder(spec: try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8), inputShape: [1, 28, 28],
+                                    rng: RandomGenerator(seed: 4))
+        XCTAssertTrue(model.decoder.layers.last is Unflatten)
+        let x = FMNIST.test.inputs.rows(0, 16)
+        func lossAndGradient(_ fused: Bool) -> (Float, [Float], [Float]) {
+            for p in model.parameters { p.zeroGrad() }
+            let code = model.encode(x)
+            let (loss, r) = fused ? model.reconstructionLoss(.bce, code: code, target: x) : { let r = model.decode(code); return (bceLoss(r, x), r) }()
+            XCTAssertEqual(r.shape, x.shape)
+            loss.backward()
+            let w = model.parameters
+            return (loss.item, Array(UnsafeBufferPointer(start: w[0].grad!, count: w[0].count)), Array(UnsafeBufferPointer(start: w[2].grad!, count: w[2].count)))
+        }
+        let (fusedLoss, fusedEncoder, fusedDecoder) = lossAndGradient(true)
+        let (plainLoss, plainEncoder, plainDecoder) = lossAndGradient(false)
+        XCTAssertEqual(fusedLoss, plainLoss, accuracy: 1e-5 * plainLoss)
+        for (a, b) in zip(fusedEncoder + fusedDecoder, plainEncoder + plainDecoder) { XCTAssertEqual(a, b, accuracy: 1e-4 * Swift.max(1e-3, Swift.abs(b))) }
+    }
+
     func testPresetsFitOtherImageSizes() throws {
         for shape in [[1, 32, 32], [3, 30, 22], [1, 9, 13]] {
             let m = try Autoencoder(spec: try Preset.conv.spec(inputShape: shape), inputShape: shape, rng: RandomGenerator(seed: 0))

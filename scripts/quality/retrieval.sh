@@ -17,8 +17,8 @@ step() { echo; echo "# $*"; }
 if [ -f "$MODEL" ] && [ "${RETRIEVAL_REUSE_MODEL:-0}" = 1 ]; then
     step "reusing $MODEL (RETRIEVAL_REUSE_MODEL=1)"
 else
-    step "train: conv preset, 32-value code, $EPOCHS epochs, seed 0"
-    "$BN" train --preset conv --code-size 32 --epochs "$EPOCHS" --seed 0 -o "$MODEL" | tail -2
+    step "train: conv preset with a linear 32-value code, $EPOCHS epochs, seed 0"
+    "$BN" train --preset conv --code-size 32 --linear-code --epochs "$EPOCHS" --seed 0 -o "$MODEL" | tail -2
 fi
 
 step "index the training set three ways"

@@ -81,8 +81,13 @@ extension Autoencoder {
     /// ends in Sigmoid, the loss is computed from the logits (stable), and the returned
     /// reconstruction is the sigmoid of them.
     public func reconstructionLoss(_ kind: LossKind, code: Tensor, target: Tensor, reduction: Reduction = .mean) -> (Tensor, Tensor) {
-        if kind == .bce, let last = decoder.layers.last, last is Sigmoid {
-            let logits = decoder.layers.dropLast().reduce(code) { $1($0) }
+        // A final sigmoid (possibly followed by reshaping, which commutes with it) folds into the
+        // loss: BCE from logits is stabler and skips the sigmoid's backward.
+        let layers = decoder.layers
+        let shapeOnly = layers.reversed().prefix { $0 is Unflatten || $0 is Flatten }.count
+        if kind == .bce, layers.count > shapeOnly, layers[layers.count - 1 - shapeOnly] is Sigmoid {
+            let beforeSigmoid = layers[..<(layers.count - 1 - shapeOnly)], after = layers.suffix(shapeOnly)
+            let logits = after.reduce(beforeSigmoid.reduce(code) { $1($0) }) { $1($0) }
             return (bceWithLogitsLoss(logits, target, reduction: reduction), logits.sigmoid())
         }
         let r = decode(code)
