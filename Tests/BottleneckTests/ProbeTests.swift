@@ -81,9 +81,9 @@ final class ProbeTests: XCTestCase {
         let pca = try probe(.pca(try PCA.fit(train.inputs.flattened(), components: 32)))
         let raw = try probe(.raw(sampleShape: [1, 28, 28]))
         print(String(format: "probe test accuracy on the subset: conv-32 %.4f, pca-32 %.4f, raw %.4f", conv.testAccuracy, pca.testAccuracy, raw.testAccuracy))
-        // Measured (release build, seed 0): conv-32 0.7475, pca-32 0.8120, raw 0.8495; floors a margin
-        // below. The briefly trained conv codes are read less well than PCA's (see docs/probe.md).
-        XCTAssertGreaterThan(conv.testAccuracy, 0.72)
+        // Measured (release build, seed 0, linear code): conv-32 0.7840, pca-32 0.8120, raw 0.8495;
+        // floors a margin below. The briefly trained conv codes are read less well than PCA's (see docs/probe.md).
+        XCTAssertGreaterThan(conv.testAccuracy, 0.76)
         XCTAssertGreaterThan(pca.testAccuracy, 0.79)
         XCTAssertGreaterThan(raw.testAccuracy, 0.83)
     }

@@ -9,7 +9,7 @@ enum SmallConvModel {
     static let train = FMNIST.train.subset(Array(0..<trainCount))
     static let test = FMNIST.test.subset(Array(0..<testCount))
     static let model: Autoencoder = {
-        let spec = try! Preset.conv.spec(inputShape: [1, 28, 28], codeSize: 32)
+        let spec = try! Preset.conv.spec(inputShape: [1, 28, 28], codeSize: 32).withLinearCode()
         return try! trainVariant(spec, variant: nil, epochs: epochs, train: train).0
     }()
     static let scaler = Scaler.fixedRange(min: 0, max: 1)
@@ -208,13 +208,13 @@ final class RetrievalTests: XCTestCase {
         let pca = try precision(.pca(try PCA.fit(train.inputs.flattened(), components: 32)))
         let raw = try precision(.raw(sampleShape: [1, 28, 28]))
         print(String(format: "precision@10 on the subset: conv-32 %.4f, pca-32 %.4f, raw %.4f", conv, pca, raw))
-        // Measured (release build, seed 0): conv-32 0.7335, pca-32 0.7675, raw 0.7732. The briefly
-        // trained conv codes do NOT beat raw pixels or PCA here (about half of the preset's ReLU code
-        // units are inactive; see docs/retrieval.md for the full-data figures). The floors below are
-        // the measured values less a margin.
+        // Measured (release build, seed 0, linear code): conv-32 0.7468, pca-32 0.7675, raw 0.7732.
+        // Trained on 10,000 images for 4 epochs the codes do not yet beat raw pixels or PCA; trained
+        // on all 60,000 for 15 epochs they beat both (docs/retrieval.md, scripts/quality/retrieval.sh).
+        // The floors below are the measured values less a margin.
         XCTAssertEqual(raw, 0.7732, accuracy: 0.002, "raw pixels: a fixed computation")
         XCTAssertEqual(pca, 0.7675, accuracy: 0.005)
-        XCTAssertGreaterThan(conv, 0.71)
-        XCTAssertGreaterThan(conv, 0.92 * raw, "32 numbers per image keep most of what 784 pixels give")
+        XCTAssertGreaterThan(conv, 0.73)
+        XCTAssertGreaterThan(conv, 0.94 * raw, "32 numbers per image keep most of what 784 pixels give")
     }
 }

@@ -55,14 +55,14 @@ enum VectorMath {
     static func bceSum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int) -> Double { bn_bce_sum(p, t, n) }
     /// d (+)= scale * (p - t) / max((1 - p) p, 1e-12).
     static func bceGradient(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
-                            scale: Float, accumulate: Bool) {
+                            _ scale: Float, _ accumulate: Bool) {
         bn_bce_grad(p, t, d, n, scale, accumulate ? 1 : 0)
     }
     /// Sum of max(x, 0) - x t + log(1 + e^-|x|), in Double.
     static func bceLogitsSum(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int) -> Double { bn_bce_logits_sum(x, t, n) }
     /// d (+)= scale * (sigmoid(x) - t).
     static func bceLogitsGradient(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
-                                  scale: Float, accumulate: Bool) {
+                                  _ scale: Float, _ accumulate: Bool) {
         bn_bce_logits_grad(x, t, d, n, scale, accumulate ? 1 : 0)
     }
 }

@@ -115,33 +115,27 @@ public func rmseLoss(_ prediction: Tensor, _ target: Tensor) -> Tensor {
 /// Binary cross-entropy on probabilities in [0, 1]. As PyTorch does, each log is clamped at -100
 /// so a saturated prediction gives a large finite loss instead of infinity.
 public func bceLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-    let p = prediction, t = target
-    precondition(p.shape == t.shape, "bce: prediction \(p.shape) and target \(t.shape) differ")
-    let scale = reductionScale(p, reduction)
-    let out = Tensor.result(shape: [], parents: [p, t]) { out in
-        let g = out.grad![0] * scale
-        if p.requiresGrad {
-            let (d, accumulate) = p.gradDestination()
-            VectorMath.bceGradient(p.data, t.data, d, p.count, scale: g, accumulate: accumulate)
-        }
-    }
-    out.data[0] = Float(VectorMath.bceSum(p.data, t.data, p.count)) * scale
-    return out
+    kernelLoss(prediction, target, reduction, name: "bce", sum: VectorMath.bceSum, gradient: VectorMath.bceGradient)
 }
 
 /// Binary cross-entropy on logits, computed stably: max(x,0) - x t + log(1 + e^-|x|).
 public func bceWithLogitsLoss(_ logits: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-    let x = logits, t = target
-    precondition(x.shape == t.shape, "bce-logits: prediction \(x.shape) and target \(t.shape) differ")
-    let scale = reductionScale(x, reduction)
-    let out = Tensor.result(shape: [], parents: [x, t]) { out in
-        let g = out.grad![0] * scale
-        if x.requiresGrad {
-            let (d, accumulate) = x.gradDestination()
-            VectorMath.bceLogitsGradient(x.data, t.data, d, x.count, scale: g, accumulate: accumulate)
-        }
+    kernelLoss(logits, target, reduction, name: "bce-logits", sum: VectorMath.bceLogitsSum, gradient: VectorMath.bceLogitsGradient)
+}
+
+/// A loss whose sum and gradient with respect to the prediction are vector kernels (the target
+/// gets no gradient).
+private func kernelLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: String,
+                        sum: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double,
+                        gradient: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool) -> Void) -> Tensor {
+    precondition(p.shape == t.shape, "\(name): prediction \(p.shape) and target \(t.shape) differ")
+    let scale = reductionScale(p, reduction)
+    let out = Tensor.result(shape: [], parents: [p, t]) { out in
+        guard p.requiresGrad else { return }
+        let (d, accumulate) = p.gradDestination()
+        gradient(p.data, t.data, d, p.count, out.grad![0] * scale, accumulate)
     }
-    out.data[0] = Float(VectorMath.bceLogitsSum(x.data, t.data, x.count)) * scale
+    out.data[0] = Float(sum(p.data, t.data, p.count)) * scale
     return out
 }
 
