@@ -145,6 +145,31 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(codes.first, "label,z0,z1")
         XCTAssertEqual(codes.count, 201)
     }
+
+    /// --linear-code drops the preset's ReLU on the code: codes take negative values, which a ReLU
+    /// code never has; with --arch the flag is refused (the file says what the code is).
+    func testLinearCodeFlag() throws {
+        var rows = "f0,f1,f2,f3\n"
+        let rng = RandomGenerator(seed: 2)
+        for _ in 0..<200 { let a = rng.normal(), b = rng.normal(); rows += "\(a),\(b),\(a + b),\(a - b)\n" }
+        _ = write("lin.csv", Data(rows.utf8))
+        func minimumCode(_ extra: [String]) throws -> Float {
+            let r = try run(["train", "--data", "lin.csv", "--preset", "dense", "--code-size", "3", "--epochs", "2", "--scaling", "standard",
+                             "-o", "lin.safetensors"] + extra)
+            XCTAssertEqual(r.status, 0, r.err)
+            let c = try run(["encode", "--model", "lin.safetensors", "--data", "lin.csv", "-o", "lin-codes.csv"])
+            XCTAssertEqual(c.status, 0, c.err)
+            let values = try String(contentsOfFile: dir + "/lin-codes.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+                .flatMap { $0.split(separator: ",").compactMap { Float($0) } }
+            XCTAssertEqual(values.count, 600)
+            return values.min()!
+        }
+        XCTAssertEqual(try minimumCode([]), 0, "a ReLU code is never negative")
+        XCTAssertLessThan(try minimumCode(["--linear-code"]), 0)
+        XCTAssertEqual(try Preset.conv.spec(inputShape: [1, 28, 28]).withLinearCode().encoder.last?.type, "linear")
+        _ = write("a.json", Data(#"{"name": "x", "encoder": [{"type": "flatten"}, {"type": "linear", "out": 8}], "decoder": [{"type": "linear", "out": 4}]}"#.utf8))
+        try expectError(["train", "--data", "lin.csv", "--arch", "a.json", "--linear-code"], ["--linear-code", "a.json"])
+    }
 }
 
 extension ArchitectureSpec {
