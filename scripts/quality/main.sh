@@ -6,7 +6,7 @@ set -euo pipefail
 BN="${BN:-.build/release/bottleneck}"
 OUT="${QUALITY_DIR:-out/quality}/main"
 mkdir -p "$OUT"
-mse() { "$BN" eval --model "$1" --json | python3 -c 'import json,sys; print("%.5f" % json.load(sys.stdin)["mse"])'; }
+mse() { printf '%.5f' "$("$BN" eval --model "$1" --json | grep -o '"mse" *: *[-0-9.eE+]*' | head -1 | sed 's/.*: *//')"; }
 run() {  # name preset epochs reference-mse extra-args...
     local name=$1 preset=$2 epochs=$3 ref=$4; shift 4
     rm -f "$OUT/$name".*

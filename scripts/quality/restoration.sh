@@ -10,6 +10,8 @@ Q="${QUALITY_DIR:-$PWD/out/quality}/restoration"
 mkdir -p "$Q"
 PHOTOS=Tests/Fixtures/photos
 say() { echo "-- $*"; }
+# A number from a one-level JSON object in a file: field FILE KEY.
+field() { grep -o "\"$2\" *: *[-0-9.eE+]*" "$1" | head -1 | sed 's/.*: *//'; }
 timed() { local t0=$SECONDS; "$@"; echo "   ($((SECONDS - t0)) s)" >&2; }
 
 # Denoising: Gaussian sigma 0.3 clipped to [0, 1]; PSNR over all test pixels (seeded noise, 1234).
@@ -17,11 +19,12 @@ for e in 1 5; do
     say "denoising conv, $e epoch(s)"
     timed "$BN" train --preset conv --variant denoising --noise gaussian:0.3 --epochs $e -o "$Q/denoise-$e.safetensors" > "$Q/denoise-$e.train.log"
     "$BN" denoise --model "$Q/denoise-$e.safetensors" --noise gaussian:0.3 --json --output "$Q/denoise-$e.png" > "$Q/denoise-$e.json"
-    python3 -c "import json; d=json.load(open('$Q/denoise-$e.json')); print('   noisy %.2f dB SSIM %.4f -> denoised %.2f dB SSIM %.4f (%d test images)' % (d['psnr_input_db'], d['ssim_input'], d['psnr_output_db'], d['ssim_output'], d['samples']))"
+    f="$Q/denoise-$e.json"
+    printf '   noisy %.2f dB SSIM %.4f -> denoised %.2f dB SSIM %.4f (%d test images)\n' "$(field "$f" psnr_input_db)" "$(field "$f" ssim_input)" \
+        "$(field "$f" psnr_output_db)" "$(field "$f" ssim_output)" "$(field "$f" samples)"
 done
-python3 -c "
-import json; d=json.load(open('$Q/denoise-5.json')); gain=d['psnr_output_db']-d['psnr_input_db']
-print(f'   5 epochs: {gain:+.2f} dB over the noisy inputs:', 'PASS (>= 5 dB)' if gain >= 5 else 'FAIL (< 5 dB)')"
+awk -v out="$(field "$Q/denoise-5.json" psnr_output_db)" -v inp="$(field "$Q/denoise-5.json" psnr_input_db)" \
+    'BEGIN { g = out - inp; printf "   5 epochs: %+.2f dB over the noisy inputs: %s\n", g, (g >= 5 ? "PASS (>= 5 dB)" : "FAIL (< 5 dB)") }'
 
 # Inpainting: a conv model trained on random occlusions; PSNR inside the hole vs two plain fills.
 say "inpainting conv, occlusion:0.2-0.5, 5 epochs"
