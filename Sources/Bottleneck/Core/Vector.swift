@@ -66,3 +66,43 @@ enum VectorMath {
         bn_bce_logits_grad(x, t, d, n, scale, accumulate ? 1 : 0)
     }
 }
+
+/// Sums over float buffers accumulated in Double, eight lanes at a time: a long Float sum loses
+/// digits, and one scalar Double chain waits on every addition.
+enum DoubleSums {
+    /// The sum of p[i].
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+        var acc = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= n { acc += SIMD8<Double>(load8(p + i)); i += 8 }
+        var total = acc.sum()
+        while i < n { total += Double(p[i]); i += 1 }
+        return total
+    }
+
+    /// The sum of (p[i] - mean)^2, the difference taken in Double.
+    static func squaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, mean: Double) -> Double {
+        var acc = SIMD8<Double>()
+        let mu = SIMD8<Double>(repeating: mean)
+        var i = 0
+        while i + 8 <= n { let d = SIMD8<Double>(load8(p + i)) - mu; acc += d * d; i += 8 }
+        var total = acc.sum()
+        while i < n { let d = Double(p[i]) - mean; total += d * d; i += 1 }
+        return total
+    }
+
+    /// The sums of g[i] and of g[i] (x[i] - mean) invStd (each term in Float): batch norm's backward.
+    static func gradientAndCentred(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, mean: Float, invStd: Float) -> (Double, Double) {
+        var accG = SIMD8<Double>(), accGX = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= n {
+            let gv = load8(g + i)
+            accG += SIMD8<Double>(gv)
+            accGX += SIMD8<Double>(gv * (load8(x + i) - mean) * invStd)
+            i += 8
+        }
+        var sumG = accG.sum(), sumGX = accGX.sum()
+        while i < n { sumG += Double(g[i]); sumGX += Double(g[i] * (x[i] - mean) * invStd); i += 1 }
+        return (sumG, sumGX)
+    }
+}

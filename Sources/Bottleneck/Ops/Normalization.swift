@@ -36,25 +36,28 @@ extension Tensor {
         for ch in 0..<c {
             // Two passes in Double: sums of many Floats lose digits, and E[x^2]-E[x]^2 cancels.
             var s: Double = 0
-            for b in 0..<n { let p = xv + (b * c + ch) * inner; for i in 0..<inner { s += Double(p[i]) } }
+            for b in 0..<n { s += DoubleSums.sum(xv + (b * c + ch) * inner, inner) }
             let mu = s / Double(Swift.max(m, 1))
             var ss: Double = 0
-            for b in 0..<n { let p = xv + (b * c + ch) * inner; for i in 0..<inner { let d = Double(p[i]) - mu; ss += d * d } }
+            for b in 0..<n { ss += DoubleSums.squaredDeviations(xv + (b * c + ch) * inner, inner, mean: mu) }
             let v = ss / Double(Swift.max(m, 1))
             mean[ch] = Float(mu); variance[ch] = Float(v)
             invStd[ch] = Float(1 / (v + Double(eps)).squareRoot())
         }
         let out = Tensor.result(shape: shape, parents: [x, weight, bias]) { [mean, invStd] out in
             let g = out.grad!, gamma = weight.data
-            let dx = x.requiresGrad ? x.gradBuffer() : nil
+            // Written, not added, when x holds no gradient yet (saves zeroing a buffer to add to it).
+            let (dx, addToDx) = x.requiresGrad ? x.gradDestination() : (nil, false)
             let dgamma = weight.requiresGrad ? weight.gradBuffer() : nil
             let dbeta = bias.requiresGrad ? bias.gradBuffer() : nil
             for ch in 0..<c {
                 let mu = mean[ch], istd = invStd[ch]
                 var sumG: Double = 0, sumGXhat: Double = 0
                 for b in 0..<n {
-                    let off = (b * c + ch) * inner, p = xv + off, gp = g + off
-                    for i in 0..<inner { sumG += Double(gp[i]); sumGXhat += Double(gp[i] * (p[i] - mu) * istd) }
+                    let off = (b * c + ch) * inner
+                    let (sg, sgx) = DoubleSums.gradientAndCentred(g + off, xv + off, inner, mean: mu, invStd: istd)
+                    sumG += sg
+                    sumGXhat += sgx
                 }
                 dgamma?[ch] += Float(sumGXhat)
                 dbeta?[ch] += Float(sumG)
@@ -63,7 +66,11 @@ extension Tensor {
                 let meanG = Float(sumG / Double(m)), meanGXhat = Float(sumGXhat / Double(m)), k = gamma[ch] * istd
                 for b in 0..<n {
                     let off = (b * c + ch) * inner, p = xv + off, gp = g + off, d = dx + off
-                    for i in 0..<inner { d[i] += k * (gp[i] - meanG - (p[i] - mu) * istd * meanGXhat) }
+                    if addToDx {
+                        for i in 0..<inner { d[i] += k * (gp[i] - meanG - (p[i] - mu) * istd * meanGXhat) }
+                    } else {
+                        for i in 0..<inner { d[i] = k * (gp[i] - meanG - (p[i] - mu) * istd * meanGXhat) }
+                    }
                 }
             }
         }
