@@ -85,10 +85,8 @@ public struct BenchmarkComparison: Codable {
 }
 
 /// The median (mean of the middle two for an even count); nil when empty.
-public func median(_ values: [Double]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let s = values.sorted(), m = s.count / 2
-    return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+func median(_ values: [Double]) -> Double? {
+    values.isEmpty ? nil : ScoreStatistics.percentile(sorted: values.sorted(), 50)
 }
 
 extension String {
