@@ -48,7 +48,7 @@ struct Index: ParsableCommand {
                      index.modelName.map { " '\($0)'" } ?? "", index.labels == nil ? "" : "with labels, ", Date().timeIntervalSince(start)))
         let d = index.dimension, codes = index.codes
         let dead = (0..<d).filter { j in (0..<index.count).allSatisfy { codes.data[$0 * d + j] == 0 } }.count
-        if dead > 0 { print("note: \(dead) of the \(d) code values are 0 for every item (inactive units): the codes use \(d - dead) dimensions") }
+        if dead > 0 { print("note: \(dead) of the \(d) code values are 0 for every item (inactive units): the codes use \(d - dead) dimensions; a model trained with --linear-code has none") }
     }
 }
 
