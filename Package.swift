@@ -27,7 +27,11 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels",
                 cSettings: [.unsafeFlags(["-fno-math-errno", "-ffp-contract=off"]),
                             .unsafeFlags(["-O2"], .when(configuration: .release))]),
-        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs", "CKernels"],
+        // oneDNN convolutions behind a small C API (Debian libdnnl-dev; the library runs OpenMP threads).
+        .target(name: "CConvDNNL", path: "Sources/CConvDNNL",
+                cSettings: [.unsafeFlags(["-O2"], .when(configuration: .release))],
+                linkerSettings: [.linkedLibrary("dnnl")]),
+        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs", "CKernels", "CConvDNNL"],
                 path: "Sources/Bottleneck", swiftSettings: optimize),
         .executableTarget(name: "bottleneck",
                           dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Bottleneck needs, and only those missing (idempotent).
 set -euo pipefail
-need=(libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist)
+need=(libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libdnnl-dev pkg-config dataset-fashion-mnist)
 missing=()
 for p in "${need[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

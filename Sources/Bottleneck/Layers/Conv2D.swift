@@ -4,6 +4,10 @@ public final class Conv2D: Module {
     public let bias: Tensor?
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Size2D, stride: Size2D, padding: ConvPadding, dilation: Size2D
+    /// oneDNN convolutions by input shape, most recent last (nil: oneDNN could not build one).
+    /// A training run sees few shapes (the batch, a partial last batch, evaluation batches).
+    private(set) var dnnlConvolutions: [(input: [Int], conv: DNNLConvolution?)] = []
+    private static let dnnlCacheSize = 4
 
     /// PyTorch's default initialisation: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias,
     /// fanIn = inChannels * kh * kw.
@@ -30,7 +34,26 @@ public final class Conv2D: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+        if let conv = dnnlConvolution(for: x.shape) { return x.conv2d(weight: weight, bias: bias, using: conv) }
+        return x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// The oneDNN convolution for inputs of this shape, where oneDNN beats im2col (see
+    /// `DNNLConvolution.suits`) and can build one; nil runs the im2col path.
+    private func dnnlConvolution(for input: [Int]) -> DNNLConvolution? {
+        guard input.count == 4, input[1] == inChannels,
+              DNNLConvolution.suits(inChannels: inChannels, outChannels: outChannels, stride: stride) else { return nil }
+        if let i = dnnlConvolutions.firstIndex(where: { $0.input == input }) {
+            let entry = dnnlConvolutions.remove(at: i)
+            dnnlConvolutions.append(entry)
+            return entry.conv
+        }
+        let pad = padding.resolved(kernel: kernelSize, dilation: dilation)
+        let conv = DNNLConvolution(input: input, outChannels: outChannels, kernel: kernelSize, stride: stride,
+                                   padBefore: pad.before, padAfter: pad.after, dilation: dilation, bias: bias != nil)
+        if dnnlConvolutions.count == Conv2D.dnnlCacheSize { dnnlConvolutions.removeFirst() }
+        dnnlConvolutions.append((input, conv))
+        return conv
     }
 
     /// The name in errors: "Conv2D(1 -> 16, 3x3, stride 2)".
