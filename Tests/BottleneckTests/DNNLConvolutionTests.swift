@@ -106,4 +106,22 @@ final class DNNLConvolutionTests: XCTestCase {
         _ = wide(x16)
         XCTAssertEqual(wide.dnnlConvolutions.map(\.input), [[3, 16, 8, 8], [2, 16, 8, 8]])
     }
+
+    /// Eval-mode calls from several threads at once (a scoring service) share the layer's cache and
+    /// each oneDNN convolution's buffers: every result must equal the one-thread result.
+    func testConcurrentInferenceGivesTheSameResults() {
+        let layer = Conv2D(16, 16, 3, padding: 1, rng: RandomGenerator(seed: 9))
+        let inputs = (0..<4).map { randn([$0 % 2 + 4, 16, 24, 24], seed: UInt64(20 + $0)) }
+        let expected = withoutGradients { inputs.map { layer($0).copy() } }
+        var mismatches = [Int](repeating: 0, count: 200)
+        mismatches.withUnsafeMutableBufferPointer { counts in
+            let slots = counts
+            DispatchQueue.concurrentPerform(iterations: 200) { i in
+                let k = i % inputs.count
+                let y = withoutGradients { layer(inputs[k]) }
+                slots[i] = (0..<y.count).filter { y.data[$0] != expected[k].data[$0] }.count
+            }
+        }
+        XCTAssertEqual(mismatches.reduce(0, +), 0)
+    }
 }

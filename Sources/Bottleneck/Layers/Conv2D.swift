@@ -1,3 +1,5 @@
+import Foundation
+
 /// 2-D convolution over [N, Cin, H, W] batches, weight [Cout, Cin, kh, kw] as PyTorch's nn.Conv2d.
 public final class Conv2D: Module {
     public let weight: Tensor
@@ -8,6 +10,7 @@ public final class Conv2D: Module {
     /// A training run sees few shapes (the batch, a partial last batch, evaluation batches).
     private(set) var dnnlConvolutions: [(input: [Int], conv: DNNLConvolution?)] = []
     private static let dnnlCacheSize = 4
+    private let dnnlCacheLock = NSLock()  // eval-mode calls from several threads share the cache
 
     /// PyTorch's default initialisation: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias,
     /// fanIn = inChannels * kh * kw.
@@ -43,6 +46,8 @@ public final class Conv2D: Module {
     private func dnnlConvolution(for input: [Int]) -> DNNLConvolution? {
         guard input.count == 4, input[1] == inChannels,
               DNNLConvolution.suits(inChannels: inChannels, outChannels: outChannels, stride: stride) else { return nil }
+        dnnlCacheLock.lock()
+        defer { dnnlCacheLock.unlock() }
         if let i = dnnlConvolutions.firstIndex(where: { $0.input == input }) {
             let entry = dnnlConvolutions.remove(at: i)
             dnnlConvolutions.append(entry)

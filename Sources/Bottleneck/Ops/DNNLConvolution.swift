@@ -1,4 +1,5 @@
 import CConvDNNL
+import Foundation
 
 /// oneDNN's convolution for one fixed geometry (input shape, kernel, padding, dilation, bias or
 /// not): primitives, reorders to and from its blocked layouts, and the buffers they use, made once
@@ -9,6 +10,9 @@ final class DNNLConvolution {
     let weightShape: [Int]
     let hasBias: Bool
     private let handle: OpaquePointer
+    /// The handle's buffers serve one call at a time; a model scoring requests on several threads
+    /// takes turns here instead of corrupting them.
+    private let lock = NSLock()
 
     /// Whether oneDNN should run a convolution: stride 1 and at least 16 channels on both sides.
     /// Measured (bench/onednn, batch 128, 3x3, 2 threads, ms forward / backward-data / backward-weights,
@@ -40,19 +44,22 @@ final class DNNLConvolution {
     // `precondition(call == 0)`: -Ounchecked skips a precondition's condition, call included.)
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                  into out: UnsafeMutablePointer<Float>) {
-        check(conv_dnnl_forward(handle, x, w, bias, out), "forward")
+        runLocked(conv_dnnl_forward(handle, x, w, bias, out), "forward")
     }
 
     func backwardData(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        check(conv_dnnl_backward_data(handle, g, w, dx), "backward (data)")
+        runLocked(conv_dnnl_backward_data(handle, g, w, dx), "backward (data)")
     }
 
     func backwardWeights(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>,
                          bias db: UnsafeMutablePointer<Float>?) {
-        check(conv_dnnl_backward_weights(handle, x, g, dw, db), "backward (weights)")
+        runLocked(conv_dnnl_backward_weights(handle, x, g, dw, db), "backward (weights)")
     }
 
-    private func check(_ status: Int32, _ pass: String) {
+    private func runLocked(_ run: @autoclosure () -> Int32, _ pass: String) {
+        lock.lock()
+        let status = run()
+        lock.unlock()
         if status != 0 { fatalError("oneDNN convolution \(pass) failed for input \(inputShape)") }
     }
 }
