@@ -108,5 +108,5 @@ private func write(into t: Tensor, _ compute: (UnsafeMutablePointer<Float>) -> V
 }
 
 private func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { dst[i] += src[i] }
+    vectorMap(dst, src, dst, count) { $0 + $1 }
 }
