@@ -41,17 +41,22 @@ public struct ExactSearch {
         self.metric = metric
         count = items.shape[0]
         dimension = items.shape[1]
-        let prepared = items.copy()
-        var norms = [Float](repeating: 0, count: count)
-        for r in 0..<count {
-            let row = prepared.data + r * dimension
+        (self.items, squaredNorms) = Self.prepare(items, metric: metric)
+    }
+
+    /// A copy of the rows [n, d] with each row's squared norm; for cosine the rows are made unit
+    /// length (items once when the searcher is made, queries on each search).
+    private static func prepare(_ rows: Tensor, metric: DistanceMetric) -> (Tensor, [Float]) {
+        let prepared = rows.copy(), n = rows.shape[0], d = rows.shape[1]
+        var norms = [Float](repeating: 0, count: n)
+        for r in 0..<n {
+            let row = prepared.data + r * d
             var s: Float = 0
-            for j in 0..<dimension { s += row[j] * row[j] }
+            for j in 0..<d { s += row[j] * row[j] }
             norms[r] = s
-            if metric == .cosine { normalize(row, dimension, squaredNorm: s) }
+            if metric == .cosine { normalize(row, d, squaredNorm: s) }
         }
-        self.items = prepared
-        squaredNorms = norms
+        return (prepared, norms)
     }
 
     /// The k nearest items of each query row [q, dimension], nearest first; ties go to the lower row.
@@ -63,15 +68,7 @@ public struct ExactSearch {
         guard k >= 1 else { throw BottleneckError("search: k must be at least 1, got \(k)") }
         let q = queries.shape[0], d = dimension, kk = min(k, count)
         if q == 0 || kk == 0 { return Array(repeating: [], count: q) }
-        let prepared = queries.copy()
-        var queryNorms = [Float](repeating: 0, count: q)
-        for r in 0..<q {
-            let row = prepared.data + r * d
-            var s: Float = 0
-            for j in 0..<d { s += row[j] * row[j] }
-            queryNorms[r] = s
-            if metric == .cosine { normalize(row, d, squaredNorm: s) }
-        }
+        let (prepared, queryNorms) = Self.prepare(queries, metric: metric)
         // Scores to minimise: -cos for cosine; |c|^2 - 2 q.c for L2 (|q|^2 added back at the end).
         let qb = min(q, Self.queryBlock), tile = min(count, Self.itemTile)
         let block = UnsafeMutablePointer<Float>.allocate(capacity: qb * tile)
