@@ -98,17 +98,22 @@ INLINE double sum_in_double(const float *x, ptrdiff_t n) {
     return sum;
 }
 
-CLONES double bn_bce_logits_sum(const float *restrict x, const float *restrict t, ptrdiff_t n) {
-    // Terms in float blocks, each added in double (a long float sum loses digits); the double
-    // additions may be reordered into vector lanes.
+// The sum of term(a[i], b[i]): terms in float blocks, each added in double (a long float sum loses
+// digits); the double additions may be reordered into vector lanes. Forced inline, so `term` is
+// known at each call and the block loop vectorises.
+INLINE double blocked_sum(float (*term)(float, float), const float *restrict a, const float *restrict b, ptrdiff_t n) {
     float terms[256];
     double total = 0;
     for (ptrdiff_t start = 0; start < n; start += 256) {
         ptrdiff_t len = n - start < 256 ? n - start : 256;
-        for (ptrdiff_t k = 0; k < len; k++) terms[k] = bce_logits_term(x[start + k], t[start + k]);
+        for (ptrdiff_t k = 0; k < len; k++) terms[k] = term(a[start + k], b[start + k]);
         total += sum_in_double(terms, len);
     }
     return total;
+}
+
+CLONES double bn_bce_logits_sum(const float *restrict x, const float *restrict t, ptrdiff_t n) {
+    return blocked_sum(bce_logits_term, x, t, n);
 }
 
 CLONES void bn_bce_logits_grad(const float *restrict x, const float *restrict t, float *restrict d, ptrdiff_t n,
@@ -125,14 +130,7 @@ INLINE float bce_term(float p, float t) {
 }
 
 CLONES double bn_bce_sum(const float *restrict p, const float *restrict t, ptrdiff_t n) {
-    float terms[256];
-    double total = 0;
-    for (ptrdiff_t start = 0; start < n; start += 256) {
-        ptrdiff_t len = n - start < 256 ? n - start : 256;
-        for (ptrdiff_t k = 0; k < len; k++) terms[k] = bce_term(p[start + k], t[start + k]);
-        total += sum_in_double(terms, len);
-    }
-    return total;
+    return blocked_sum(bce_term, p, t, n);
 }
 
 INLINE float bce_derivative(float p, float t) {
