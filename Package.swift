@@ -1,9 +1,6 @@
 // swift-tools-version:5.9
 import PackageDescription
 
-// Release builds run the numeric loops; bounds checks stay in debug builds.
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
-
 let package = Package(
     name: "Bottleneck",
     products: [
@@ -23,20 +20,22 @@ let package = Package(
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageCodecs",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Vector loops Swift cannot vectorise (exp, log, square root), cloned for AVX2 and plain
-        // x86-64; no FMA contraction, so both clones give the same bits.
-        .target(name: "CKernels", path: "Sources/CKernels",
-                cSettings: [.unsafeFlags(["-fno-math-errno", "-ffp-contract=off"]),
-                            .unsafeFlags(["-O2"], .when(configuration: .release))]),
+        // x86-64; no FMA contraction (a pragma in the file), so both clones give the same bits.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // oneDNN convolutions behind a small C API (Debian libdnnl-dev; the library runs OpenMP threads).
-        .target(name: "CConvDNNL", path: "Sources/CConvDNNL",
-                cSettings: [.unsafeFlags(["-O2"], .when(configuration: .release))],
-                linkerSettings: [.linkedLibrary("dnnl")]),
-        .target(name: "Bottleneck", dependencies: ["COpenBLAS", "CZlib", "CPNG", "CJPEG", "CImageCodecs", "CKernels", "CConvDNNL"],
-                path: "Sources/Bottleneck", swiftSettings: optimize),
+        .target(name: "CConvDNNL", path: "Sources/CConvDNNL", linkerSettings: [.linkedLibrary("dnnl")]),
+        // The library, one target per layer; each may use only the ones above it in this list.
+        .target(name: "BottleneckCore", dependencies: ["COpenBLAS", "CKernels", "CConvDNNL"]),
+        .target(name: "BottleneckNN", dependencies: ["BottleneckCore", "CKernels"]),
+        .target(name: "BottleneckData", dependencies: ["BottleneckCore", "CZlib", "CImageCodecs"]),
+        .target(name: "BottleneckTraining", dependencies: ["BottleneckNN", "BottleneckData"]),
+        .target(name: "BottleneckApps", dependencies: ["BottleneckTraining", "COpenBLAS", "CZlib"]),
+        // `import Bottleneck`: the umbrella that re-exports the layers.
+        .target(name: "Bottleneck", dependencies: ["BottleneckCore", "BottleneckNN", "BottleneckData",
+                                                   "BottleneckTraining", "BottleneckApps"]),
         .executableTarget(name: "bottleneck",
                           dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          path: "Sources/bottleneck", swiftSettings: optimize),
-        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck"], path: "Tests/BottleneckTests",
-                    swiftSettings: optimize),
+                          path: "Sources/bottleneck"),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck"], path: "Tests/BottleneckTests"),
     ]
 )

@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Anomaly detection: metrics against hand-computed cases, threshold rules, the stored detector,
 /// one-class Fashion-MNIST, a synthetic multivariate time series with injected anomalies, and the

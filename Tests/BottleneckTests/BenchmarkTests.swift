@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The benchmark's bookkeeping: FLOP counts, reading either side's JSON lines, ratio of medians,
 /// and the comparison running without the reference installed.

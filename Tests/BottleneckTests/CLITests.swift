@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The `bottleneck` executable as a user runs it: bad input gives one clear line naming the file
 /// or flag, a non-zero exit, no stack trace, and no partly written output.
@@ -58,6 +63,13 @@ final class CLITests: XCTestCase {
     func testTruncatedIDX() throws {
         _ = write("short-ubyte", idx([10, 28, 28], values: [UInt8](repeating: 7, count: 100)))
         try expectError(["train", "--data", "short-ubyte"], ["short-ubyte", "truncated"])
+    }
+
+    func testIDXWhoseSizesOverflowIsRefused() throws {
+        // 36 bytes: rank 8, every dimension 2^31 - 1; the product overflows Int (a crash before).
+        _ = write("huge-ubyte", idx([Int](repeating: 0x7FFF_FFFF, count: 8), values: []))
+        try expectError(["train", "--data", "huge-ubyte", "-o", "m.safetensors"], ["huge-ubyte", "too large"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.safetensors"))
     }
 
     func testTruncatedNPY() throws {

@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// conv2d and convTranspose2d: gradient checks, direct-loop references on shapes that take every
 /// batching path, PyTorch parity of the layers and of the whole `conv` autoencoder, and shape errors.

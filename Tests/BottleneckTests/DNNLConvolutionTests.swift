@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The oneDNN convolution: the same output and gradients as the im2col path on every geometry it
 /// takes, gradients added (not overwritten) when one exists, a finite-difference check, and the

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The vector kernels and buffer reuse behind training speed: they must give what the plain
 /// scalar code gives.

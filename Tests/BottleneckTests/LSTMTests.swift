@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The fused LSTM and RepeatVector: gradients, PyTorch parity, shapes, bad input.
 final class LSTMTests: XCTestCase {

@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Batch norm (op and layers) and dropout: gradients, PyTorch parity, running statistics, bad input.
 final class NormalizationTests: XCTestCase {

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// SGD, AdamW, gradient clipping, learning-rate schedules and optimizer-state checkpoints.
 final class OptimizerTests: XCTestCase {

@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Max/average pooling and up-sampling: gradient checks, PyTorch parity, shapes and errors.
 final class PoolingTests: XCTestCase {

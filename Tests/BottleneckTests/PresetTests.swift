@@ -1,5 +1,10 @@
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 final class PresetTests: XCTestCase {
     /// Parameter counts equal the PyTorch reference models' (shared/peers/README.md).

@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Image restoration: SSIM, denoising, inpainting, colorisation and watermark removal, each
 /// measured against a plain baseline after a short run.

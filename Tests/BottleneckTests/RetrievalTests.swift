@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// A conv model with a 32-value code trained briefly on part of Fashion-MNIST, shared by the
 /// retrieval, probe and compression tests (trained once per test process).

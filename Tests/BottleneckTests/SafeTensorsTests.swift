@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// The safetensors reader and writer: round trips, the layout the spec prescribes, and a clear
 /// error (never a crash) for every kind of malformed file.

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Where the copied PyTorch fixtures live (inside the project, so a clone needs nothing else).
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

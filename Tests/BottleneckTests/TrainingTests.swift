@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 final class TrainingTests: XCTestCase {
     var dir: String!

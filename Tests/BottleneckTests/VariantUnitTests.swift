@@ -1,6 +1,11 @@
 import XCTest
 import Foundation
-@testable import Bottleneck
+@testable import BottleneckCore
+@testable import BottleneckNN
+@testable import BottleneckData
+@testable import BottleneckTraining
+@testable import BottleneckApps
+import Bottleneck
 
 /// Fast checks of each variant's machinery (the trained-on-real-data properties are in VariantTests).
 final class VariantUnitTests: XCTestCase {

@@ -1,0 +1,105 @@
+import BottleneckCore
+import BottleneckNN
+import BottleneckData
+/// An autoencoder: encoder h = f(x) and decoder r = g(h), built from an `ArchitectureSpec` for
+/// inputs of a given per-sample shape. Shapes are checked when it is built, so a model and data
+/// that do not fit fail here with the layer named, never inside training.
+public final class Autoencoder: Module {
+    public let spec: ArchitectureSpec
+    public let encoder: Sequential
+    public let decoder: Sequential
+    public let inputShape: [Int]
+    /// The decoder's input: the code (for a VAE, the latent sample's shape).
+    public let codeShape: [Int]
+    /// A VAE's encoder emits [mean, log-variance] side by side: twice the code's size.
+    public let isVariational: Bool
+
+    public init(spec: ArchitectureSpec, inputShape: [Int], rng: RandomGenerator) throws {
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
+            throw BottleneckError("model '\(spec.name)': invalid input shape \(formatShape(inputShape))")
+        }
+        if let declared = spec.inputShape, declared != inputShape {
+            throw BottleneckError("model '\(spec.name)' was built for inputs \(formatShape(declared)), the data has \(formatShape(inputShape))")
+        }
+        var spec = spec
+        spec.inputShape = inputShape
+        let encoderOutput: [Int]
+        (encoder, encoderOutput) = try LayerFactory.sequential(spec.encoder, inputShape: inputShape, rng: rng, part: "encoder")
+        isVariational = spec.variant?.kind == "vae"
+        if isVariational {
+            guard encoderOutput.count == 1, encoderOutput[0] % 2 == 0 else {
+                throw BottleneckError("model '\(spec.name)': a VAE encoder must end in a flat layer of 2 x latent size (mean and log-variance), got \(formatShape(encoderOutput))")
+            }
+            codeShape = [encoderOutput[0] / 2]
+        } else {
+            codeShape = encoderOutput
+        }
+        var decoderSpecs = spec.decoder
+        var (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder")
+        if outShape != inputShape && outShape.reduce(1, *) == inputShape.reduce(1, *) {
+            // A flat decoder output for image-shaped input: restore the shape.
+            decoderSpecs.append(LayerSpec("unflatten", ["shape": .array(inputShape.map { .number(Double($0)) })]))
+            (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder")
+        }
+        guard outShape == inputShape else {
+            throw BottleneckError("model '\(spec.name)': decoder output \(formatShape(outShape)) does not match input \(formatShape(inputShape))")
+        }
+        spec.decoder = decoderSpecs
+        decoder = dec
+        self.spec = spec
+        self.inputShape = inputShape
+    }
+
+    public override var children: [(String, Module)] { [("encoder", encoder), ("decoder", decoder)] }
+
+    /// The code of `x`; for a VAE, the mean of its latent distribution.
+    public func encode(_ x: Tensor) -> Tensor { isVariational ? encodeDistribution(x).mean : encoder(x) }
+    public func decode(_ h: Tensor) -> Tensor { decoder(h) }
+    /// Reconstruction through the code (a VAE decodes its mean: deterministic).
+    public override func callAsFunction(_ x: Tensor) -> Tensor { decoder(encode(x)) }
+
+    /// Log-variance is clamped to a range where exp() neither overflows nor underflows.
+    public static let logVarianceRange: (Float, Float) = (-30, 20)
+
+    /// A VAE encoder's mean and log-variance, [N, k] each.
+    public func encodeDistribution(_ x: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+        precondition(isVariational, "encodeDistribution needs a VAE")
+        let both = encoder(x), k = codeShape[0]
+        return (both.narrow(axis: 1, start: 0, length: k),
+                both.narrow(axis: 1, start: k, length: k).clamp(Self.logVarianceRange.0, Self.logVarianceRange.1))
+    }
+
+    public override var typeName: String { "Autoencoder(\(spec.name))" }
+
+    /// Checks a batch's per-sample shape against the model's input, naming both.
+    public func checkInput(_ sampleShape: [Int], source: String) throws {
+        guard sampleShape == inputShape else {
+            throw BottleneckError("\(source): samples of shape \(formatShape(sampleShape)) do not fit model '\(spec.name)' (input \(formatShape(inputShape)))")
+        }
+    }
+}
+
+extension Autoencoder {
+    /// The reconstruction loss of decoding `code` against `target`. For BCE with a decoder that
+    /// ends in Sigmoid, the loss is computed from the logits (stable), and the returned
+    /// reconstruction is the sigmoid of them.
+    public func reconstructionLoss(_ kind: LossKind, code: Tensor, target: Tensor, reduction: Reduction = .mean) -> (Tensor, Tensor) {
+        // A final sigmoid (possibly followed by reshaping, which commutes with it) folds into the
+        // loss: BCE from logits is stabler and skips the sigmoid's backward.
+        let layers = decoder.layers
+        let shapeOnly = layers.reversed().prefix { $0 is Unflatten || $0 is Flatten }.count
+        if kind == .bce, layers.count > shapeOnly, layers[layers.count - 1 - shapeOnly] is Sigmoid {
+            let beforeSigmoid = layers[..<(layers.count - 1 - shapeOnly)], after = layers.suffix(shapeOnly)
+            let logits = after.reduce(beforeSigmoid.reduce(code) { $1($0) }) { $1($0) }
+            return (bceWithLogitsLoss(logits, target, reduction: reduction), logits.sigmoid())
+        }
+        let r = decode(code)
+        switch kind {
+        case .mse: return (mseLoss(r, target, reduction: reduction), r)
+        case .l1: return (l1Loss(r, target, reduction: reduction), r)
+        case .bce: return (bceLoss(r, target, reduction: reduction), r)
+        case .bceLogits: return (bceWithLogitsLoss(r, target, reduction: reduction), r)
+        case .rmse: return (rmseLoss(r, target), r)
+        }
+    }
+}

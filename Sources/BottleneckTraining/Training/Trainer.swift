@@ -1,0 +1,148 @@
+import Foundation
+import BottleneckCore
+import BottleneckNN
+import BottleneckData
+
+/// The one training loop. Variants plug in through `Objective`; distributed training plugs in
+/// through `gradientHook`, called between the backward pass and the optimizer step (where
+/// gradients will be all-reduced).
+public final class Trainer {
+    public let model: Autoencoder
+    public let objective: Objective
+    public let config: TrainingConfig
+    /// The run's one generator: shuffling, noise and dropout all draw from it.
+    public let rng: RandomGenerator
+    public let optimizer: Optimizer
+    public private(set) var history: [EpochRecord] = []
+    public private(set) var bestLoss = Double.infinity
+    public private(set) var epochsSinceBest = 0
+
+    public var gradientHook: ((_ parameters: [Tensor]) -> Void)?
+    public var onBatch: ((BatchProgress) -> Void)?
+    public var onEpoch: ((EpochRecord) -> Void)?
+    /// Called after each completed epoch with whether it is the best so far; saves checkpoints.
+    public var onCheckpoint: ((Trainer, _ isBest: Bool) throws -> Void)?
+
+    public var epochsDone: Int { history.count }
+
+    public init(model: Autoencoder, objective: Objective, config: TrainingConfig, rng: RandomGenerator) throws {
+        try config.validate()
+        self.model = model
+        self.objective = objective
+        self.config = config
+        self.rng = rng
+        optimizer = config.makeOptimizer(model.parameters)
+    }
+
+    /// Trains until `config.epochs` epochs are done (counting resumed ones), or early stopping.
+    /// Throws if the loss diverges; the last checkpoint written stays the last good state.
+    public func fit(train: Dataset, validation: Dataset? = nil) throws {
+        try model.checkInput(train.sampleShape, source: train.source)
+        if let validation { try model.checkInput(validation.sampleShape, source: validation.source) }
+        while epochsDone < config.epochs {
+            let record = try runEpoch(train: train, validation: validation)
+            history.append(record)
+            let monitored = record.validationLoss ?? record.trainLoss
+            let isBest = monitored < bestLoss
+            if isBest { bestLoss = monitored; epochsSinceBest = 0 } else { epochsSinceBest += 1 }
+            onEpoch?(record)
+            try onCheckpoint?(self, isBest)
+            if let p = config.patience, epochsSinceBest >= p { break }
+        }
+    }
+
+    private func runEpoch(train: Dataset, validation: Dataset?) throws -> EpochRecord {
+        model.train()
+        let epoch = epochsDone + 1
+        let batches = train.batchIndices(batchSize: config.batchSize, shuffle: rng)
+        let start = Date()
+        var lossSum = 0.0, seen = 0
+        var partSums: [String: Double] = [:]
+        for (k, indices) in batches.enumerated() {
+            if let schedule = config.schedule {
+                optimizer.learningRate = schedule.rate(base: config.learningRate, step: (epoch - 1) * batches.count + k,
+                                                       epoch: epoch - 1, totalEpochs: config.epochs)
+            }
+            let x = train.batch(indices)
+            let terms = objective.loss(model: model, input: x, rng: rng)
+            let loss = Double(terms.total.item)
+            guard loss.isFinite else {
+                throw BottleneckError("training diverged: loss is \(loss) at epoch \(epoch), batch \(k + 1); the last checkpoint is kept (try a lower --lr or --clip-norm)")
+            }
+            optimizer.zeroGrad()
+            terms.total.backward()
+            gradientHook?(optimizer.parameters)
+            if let c = config.clipNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: c) }
+            optimizer.step()
+            objective.afterStep(model: model, input: x, rng: rng)
+            lossSum += loss * Double(indices.count)
+            seen += indices.count
+            for (name, v) in terms.parts { partSums[name, default: 0] += Double(v) * Double(indices.count) }
+            if let onBatch {
+                let t = Date().timeIntervalSince(start)
+                onBatch(BatchProgress(epoch: epoch, epochs: config.epochs, batch: k + 1, batches: batches.count,
+                                      loss: lossSum / Double(seen), samplesPerSecond: Double(seen) / max(t, 1e-9), elapsed: t))
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let validationLoss = validation.map { evaluateLoss($0) }
+        return EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss,
+                           seconds: seconds, samplesPerSecond: Double(seen) / max(seconds, 1e-9),
+                           learningRate: optimizer.learningRate, parts: partSums.mapValues { $0 / Double(max(seen, 1)) })
+    }
+
+    /// The objective's loss on a dataset in eval mode, without gradients. Noise-drawing
+    /// objectives use a fixed generator so the number is comparable across epochs.
+    public func evaluateLoss(_ data: Dataset, batchSize: Int = 1000) -> Double {
+        model.eval()
+        defer { model.train() }
+        let evalRNG = RandomGenerator(seed: 0x5EED)
+        var sum = 0.0
+        withoutGradients {
+            for x in data.sequentialBatches(size: batchSize) {
+                sum += Double(objective.loss(model: model, input: x, rng: evalRNG).total.item) * Double(x.shape[0])
+            }
+        }
+        return sum / Double(max(data.count, 1))
+    }
+
+    /// Restores the state saved by `checkpointTensors`/`checkpointState` (weights, optimizer,
+    /// generator, history), so training continues exactly where it stopped.
+    public func restore(tensors: [String: Tensor], state: TrainerState, source: String) throws {
+        let modelTensors = tensors.filter { !isAuxiliaryTensor($0.key) }
+        try model.load(stateDict: modelTensors, from: source)
+        try optimizer.loadState(Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix("optimizer.") }
+            .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+        for (name, t) in objective.extraState {
+            guard let src = tensors["objective." + name], src.shape == t.shape else {
+                throw BottleneckError.file(source, "checkpoint lacks objective state '\(name)'")
+            }
+            t.assign(src)
+        }
+        rng.restore(state.rngState.compactMap { UInt64($0) })
+        history = state.history
+        bestLoss = state.bestLoss ?? .infinity
+        epochsSinceBest = state.epochsSinceBest
+        optimizer.learningRate = state.learningRate
+    }
+
+    public var checkpointTensors: [(String, Tensor)] {
+        model.stateDict() + optimizer.stateTensors().map { ("optimizer." + $0.0, $0.1) }
+            + objective.extraState.map { ("objective." + $0.0, $0.1) }
+    }
+
+    public var checkpointState: TrainerState {
+        TrainerState(rngState: rng.snapshot.map(String.init), history: history,
+                     bestLoss: bestLoss.isFinite ? bestLoss : nil, epochsSinceBest: epochsSinceBest, learningRate: optimizer.learningRate)
+    }
+}
+
+/// The trainer's non-tensor state in a checkpoint. Generator words are strings: JSON numbers
+/// cannot hold 64-bit integers exactly.
+public struct TrainerState: Codable, Equatable {
+    public var rngState: [String]
+    public var history: [EpochRecord]
+    public var bestLoss: Double?
+    public var epochsSinceBest: Int
+    public var learningRate: Float
+}
