@@ -4,7 +4,7 @@ RELEASE = $(SWIFT) build -c release
 BIN = .build/release/bottleneck
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: setup build demo test test-debug bench compare quality clean
+.PHONY: setup build demo test test-debug test-unit-debug example docs bench compare quality clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,21 @@ test: setup
 
 test-debug: setup
 	$(SWIFT) test
+
+# The unit tests (ops, layers, gradients, parsers, configuration) in a debug build: bounds and
+# overflow checks on. Training-based tests stay in the release suite above.
+UNIT_TESTS = CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
+test-unit-debug: setup
+	$(SWIFT) test --filter '$(UNIT_TESTS)'
+
+# The example package, depending on a tagged clone of this checkout by version.
+example: setup
+	bash scripts/example.sh
+
+# DocC archives of every library target (swift-docc-plugin); warnings fail the build.
+DOC_TARGETS = BottleneckCore BottleneckNN BottleneckData BottleneckTraining BottleneckApps Bottleneck
+docs: setup
+	@for t in $(DOC_TARGETS); do $(SWIFT) package generate-documentation --target $$t --warnings-as-errors || exit 1; done
 
 bench: build
 	$(BIN) bench
