@@ -35,7 +35,7 @@ final class EvaluationTests: XCTestCase {
         for (kind, m) in [(LossKind.mse, withSigmoid), (.l1, withSigmoid), (.rmse, withSigmoid), (.bce, withSigmoid), (.bceLogits, logitsOut)] {
             let loss = trainingLoss(kind, m)
             for batchSize in [1000, 10] {
-                let metric = try evaluateLoss(kind, of: m, on: data, batchSize: batchSize)
+                let metric = try evaluateReconstructionLoss(kind, of: m, on: data, batchSize: batchSize)
                 XCTAssertEqual(metric, loss, accuracy: 1e-5 * max(1, loss), "\(kind), batches of \(batchSize)")
             }
             let metrics = try evaluateReconstruction(m, on: data)

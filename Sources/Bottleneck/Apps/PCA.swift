@@ -67,6 +67,7 @@ public struct PCA {
 /// the model's scaled units. PCA on the scaled data is also the optimum a linear autoencoder
 /// trained on them can reach.
 public struct PCABaseline: Codable, Equatable {
+    /// The number of principal components kept.
     public var components: Int
     /// The scaling applied to the data before PCA and the model: the unit of every error here.
     public var scaling: Scaler.Kind

@@ -5,12 +5,17 @@ import Foundation
 /// losses' terms: `bce` is what a BCE training loss gives (a final sigmoid folded into BCE from
 /// logits, logs clamped at -100).
 public struct ReconstructionMetrics: Codable, Equatable {
+    /// The number of samples evaluated.
     public var samples: Int
+    /// Mean squared error per value.
     public var mse: Double
+    /// The root of `mse`.
     public var rmse: Double
     /// 10 log10(1 / MSE): data in [0, 1] has peak value 1 (`SampleMetrics.psnr`).
     public var psnr: Double
+    /// Mean absolute error per value.
     public var l1: Double
+    /// Binary cross-entropy per value, as the BCE training loss computes it; nil unless the data lie in [0, 1].
     public var bce: Double?
     /// VAEs: test negative ELBO per sample (one latent sample each, generator seed 1234) and its KL part.
     public var negativeELBO: Double?
@@ -36,7 +41,7 @@ public func evaluateReconstruction(_ model: Autoencoder, on data: Dataset, batch
 /// The reconstruction loss of `kind` over every value of `data` (eval mode, no gradients), as
 /// training computes it (`Autoencoder.reconstructionLoss`: a final sigmoid folded into BCE),
 /// pooled over all values instead of averaged over batches.
-public func evaluateLoss(_ kind: LossKind, of model: Autoencoder, on data: Dataset, batchSize: Int = 1000) throws -> Double {
+public func evaluateReconstructionLoss(_ kind: LossKind, of model: Autoencoder, on data: Dataset, batchSize: Int = 1000) throws -> Double {
     let sum = try reconstructionTermSums(model, on: data, kinds: [kind], batchSize: batchSize)[kind]!
     return SampleMetrics.figure(kind, meanOfTerms: sum / Double(max(data.inputs.count, 1)))
 }
