@@ -105,6 +105,13 @@ final class SampleMetricsTests: XCTestCase {
         // N(0, I) itself is 0 nats away.
         XCTAssertEqual(SampleMetrics.gaussianKL(mean: Tensor.zeros([2, 3]), logVariance: Tensor.zeros([2, 3])), [0, 0])
         XCTAssertEqual(Double(gaussianKL(mu: mean, logvar: logVariance).item), kl.reduce(0, +) / 4, accuracy: 1e-5)
+        // Negative ELBO: the scaled reconstruction sums plus the KL, sample by sample.
+        let p = Tensor.normal([4, 5], rng: rng), t = Tensor.normal([4, 5], rng: rng)
+        let elbo = SampleMetrics.negativeELBO(.mse, scale: 0.5, prediction: p, target: t, kl: kl)
+        for i in 0..<4 {
+            let squares = (0..<5).reduce(0.0) { $0 + Self.directTerm(.mse, p.data[i * 5 + $1], t.data[i * 5 + $1]) }
+            XCTAssertEqual(elbo[i], 0.5 * squares + kl[i], accuracy: 1e-5 * max(1, elbo[i]))
+        }
     }
 
     func testPSNR() {

@@ -90,6 +90,16 @@ public enum SampleMetrics {
         }
     }
 
+    /// Each sample's negative ELBO for one latent draw, in nats: `scale` times the sum of the
+    /// terms of `kind` over the sample's values (the decoder's negative log-likelihood: bce or
+    /// bce-logits with scale 1 for a Bernoulli decoder, mse with scale 0.5 for a unit Gaussian,
+    /// constants left out as the training loss leaves them), plus the sample's KL.
+    public static func negativeELBO(_ kind: LossKind, scale: Double = 1, prediction: Tensor, target: Tensor, kl: [Double]) -> [Double] {
+        let nll = perSampleSum(kind, prediction, target)
+        precondition(nll.count == kl.count, "negativeELBO: \(nll.count) samples and \(kl.count) KL values")
+        return zip(nll, kl).map { scale * $0 + $1 }
+    }
+
     /// The sum of (a - b)^2 over the values where `mask` is true (`mask.count` values from each).
     public static func squaredErrorSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, where mask: [Bool]) -> (sum: Double, count: Int) {
         var sum = 0.0, count = 0

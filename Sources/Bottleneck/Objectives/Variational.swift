@@ -70,19 +70,19 @@ public final class VariationalObjective: Objective {
         withoutGradients {
             let (mean, logVariance) = model.encodeDistribution(x)
             let kl = SampleMetrics.gaussianKL(mean: mean, logVariance: logVariance)
-            var total = kl
+            var total = [Double](repeating: 0, count: kl.count)
             let std = (logVariance * 0.5).exp()
             for _ in 0..<latentSamples {
                 let z = mean + std * Tensor.normal(mean.shape, rng: rng)
-                let nll: [Double]
+                let draw: [Double]
                 switch likelihood {
                 case .bernoulli:
                     let decoded = model.decodeForLoss(.bce, code: z)
-                    nll = SampleMetrics.perSampleSum(decoded.kind, decoded.output, x)
+                    draw = SampleMetrics.negativeELBO(decoded.kind, prediction: decoded.output, target: x, kl: kl)
                 case .gaussian:
-                    nll = SampleMetrics.perSampleSum(.mse, model.decode(z), x).map { 0.5 * $0 }
+                    draw = SampleMetrics.negativeELBO(.mse, scale: 0.5, prediction: model.decode(z), target: x, kl: kl)
                 }
-                for i in total.indices { total[i] += nll[i] / Double(latentSamples) }
+                for i in total.indices { total[i] += draw[i] / Double(latentSamples) }
             }
             return (total, kl)
         }
