@@ -69,7 +69,8 @@ public struct PCA {
 public struct PCABaseline: Codable, Equatable {
     /// The number of principal components kept.
     public var components: Int
-    /// The scaling applied to the data before PCA and the model: the unit of every error here.
+    /// The scaling applied to the data before PCA and the model, the unit of every error here
+    /// (`.none` for one that leaves values unchanged).
     public var scaling: Scaler.Kind
     /// PCA's mean squared reconstruction error on the training and the test data.
     public var trainMSE: Double
@@ -85,15 +86,16 @@ public struct PCABaseline: Codable, Equatable {
     /// Fits `components` components to `train` and measures them on `test`, both scaled by
     /// `scaler`; with a `model` (trained with that scaler), also the model on the scaled test data.
     public init(components: Int, train: Dataset, test: Dataset, scaler: Scaler = Scaler(.none), model: Autoencoder? = nil) throws {
-        // Scaling `.none` would only copy the data.
-        let scaledTrain = (scaler.kind == .none ? train.inputs : try scaler.transform(train.inputs)).flattened()
-        let scaledTest = scaler.kind == .none ? test : try scaler.transform(test)
+        // An identity scaling (none, or the fixed range [0, 1]) would only copy the data.
+        let identity = scaler.kind == .none || (scaler.kind == .fixedRange && scaler.shift == [0] && scaler.divisor == [1])
+        let scaledTrain = (identity ? train.inputs : try scaler.transform(train.inputs)).flattened()
+        let scaledTest = identity ? test : try scaler.transform(test)
         let pca = try PCA.fit(scaledTrain, components: components)
         guard test.featureCount == pca.dimension else {
             throw BottleneckError("\(test.source): \(test.featureCount) features per sample, training data had \(pca.dimension)")
         }
         self.components = components
-        scaling = scaler.kind
+        scaling = identity ? .none : scaler.kind
         trainMSE = pca.reconstructionMSE(scaledTrain)
         testMSE = pca.reconstructionMSE(scaledTest.inputs.flattened())
         explainedVarianceFraction = Double(pca.explainedVariance.reduce(0, +)) / totalVariance(scaledTrain)
