@@ -60,97 +60,29 @@ public struct AnomalyScorer {
     private func scoresAndFeatureErrors(_ data: Dataset, featureErrors wanted: Bool) throws -> (scores: [Float], featureErrors: Tensor?) {
         try model.checkInput(data.sampleShape, source: data.source)
         model.eval()
-        let features = data.sampleShape.last ?? 1, perSample = data.featureCount
-        let featureErrors = wanted ? Tensor(shape: [data.count, features]) : nil
-        var scores: [Float] = []
+        let vae = score == .elbo ? try variationalObjective(of: model) : nil
+        if score == .elbo && vae == nil {
+            throw BottleneckError("score elbo: model '\(model.spec.name)' has no variational objective to measure it with")
+        }
+        // The error behind the scores and feature errors (for elbo, of the mean code's reconstruction).
+        let kind: LossKind = score == .l1 ? .l1 : .mse
+        var scores: [Float] = [], featureRows: [Tensor] = []
         scores.reserveCapacity(data.count)
         let rng = RandomGenerator(seed: seed)
         withoutGradients {
-            var row0 = 0
             for x in data.sequentialBatches(size: batchSize) {
-                let n = x.shape[0]
-                if score == .elbo {
-                    scores += negativeELBO(x, rng: rng)
+                if let vae {
+                    scores += vae.negativeELBOPerSample(model, x, rng: rng, latentSamples: elboSamples).total.map { Float($0) }
                 }
-                if score != .elbo || featureErrors != nil {
-                    let r = model(x)
-                    let absolute = score == .l1
-                    withExtendedLifetime(r) {
-                        for i in 0..<n {
-                            let p = r.data + i * perSample, t = x.data + i * perSample
-                            var acc: Double = 0
-                            for j in 0..<perSample {
-                                let d = p[j] - t[j]
-                                acc += Double(absolute ? Swift.abs(d) : d * d)
-                            }
-                            if score != .elbo { scores.append(Float(acc / Double(perSample))) }
-                            if let fe = featureErrors?.data.advanced(by: (row0 + i) * features) {
-                                // Rows of `features` values: the last axis of the sample.
-                                for s in stride(from: 0, to: perSample, by: features) {
-                                    for j in 0..<features {
-                                        let d = p[s + j] - t[s + j]
-                                        fe[j] += absolute ? Swift.abs(d) : d * d
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                row0 += n
+                guard score != .elbo || wanted else { continue }
+                let r = model(x)
+                if score != .elbo { scores += SampleMetrics.perSample(kind, r, x).map { Float($0) } }
+                if wanted { featureRows.append(SampleMetrics.perFeature(kind, r, x)) }
             }
         }
-        if let featureErrors, perSample > features {
-            let scale = Float(features) / Float(perSample)
-            for i in 0..<featureErrors.count { featureErrors.data[i] *= scale }
-        }
-        return (scores, featureErrors)
-    }
-
-    /// Per-sample negative ELBO of one batch, with the likelihood the model was trained with.
-    private func negativeELBO(_ x: Tensor, rng: RandomGenerator) -> [Float] {
-        let n = x.shape[0], d = x.count / max(n, 1)
-        let (mean, logVariance) = model.encodeDistribution(x)
-        let k = mean.shape[1]
-        var total = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var kl = 0.0
-            for j in 0..<k {
-                let m = mean.data[i * k + j], lv = logVariance.data[i * k + j]
-                kl += Double(-0.5 * (1 + lv - m * m - Foundation.exp(lv)))
-            }
-            total[i] = kl
-        }
-        let gaussian = likelihood == .gaussian
-        let last = model.decoder.layers.last
-        let logitsOut = !gaussian && last is Sigmoid
-        let std = (logVariance * 0.5).exp()
-        for _ in 0..<elboSamples {
-            let z = mean + std * Tensor.normal(mean.shape, rng: rng)
-            let out = logitsOut ? model.decoder.layers.dropLast().reduce(z) { $1($0) } : model.decode(z)
-            withExtendedLifetime(out) {
-                for i in 0..<n {
-                    let p = out.data + i * d, t = x.data + i * d
-                    var acc: Double = 0
-                    for j in 0..<d {
-                        let v = p[j], y = t[j]
-                        if gaussian {
-                            acc += Double(0.5 * (v - y) * (v - y))
-                        } else if logitsOut {
-                            acc += Double(max(v, 0) - v * y + log1p(Foundation.exp(-Swift.abs(v))))
-                        } else {
-                            acc += Double(-(y * max(Foundation.log(v), -100) + (1 - y) * max(Foundation.log(1 - v), -100)))
-                        }
-                    }
-                    total[i] += acc / Double(elboSamples)
-                }
-            }
-        }
-        return total.map { Float($0) }
-    }
-
-    private var likelihood: VariationalObjective.Likelihood {
-        guard let v = model.spec.variant, let s = Variants.Options(v).stringOrNil("likelihood") else { return .bernoulli }
-        return VariationalObjective.Likelihood(rawValue: s) ?? .bernoulli
+        guard wanted else { return (scores, nil) }
+        let features = data.sampleShape.last ?? 1
+        return (scores, featureRows.isEmpty ? Tensor(shape: [0, features]) : featureRows.count == 1 ? featureRows[0] : Tensor.concat(featureRows, axis: 0))
     }
 
     /// The `count` features with the largest errors in row `row` of `featureErrors`, largest first.

@@ -208,13 +208,3 @@ public enum Benchmark {
         return (noisy, test)
     }
 }
-
-public func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Double {
-    precondition(a.count == b.count)
-    var s = 0.0
-    for i in 0..<a.count { let d = Double(a.data[i] - b.data[i]); s += d * d }
-    return s / Double(max(a.count, 1))
-}
-
-/// Peak signal-to-noise ratio in dB for data with peak value 1.
-public func psnr(mse: Double) -> Double { 10 * log10(1 / max(mse, 1e-12)) }

@@ -55,28 +55,43 @@ public enum ImageCodecBaseline {
             let decoded = try Image.decode(data, source: "jpeg")
             let (h, w, c) = (samples.shape[2], samples.shape[3], samples.shape[1])
             var se = 0.0
-            for i in 0..<n {
-                let x0 = (i % columns) * w, y0 = (i / columns) * h
-                for y in y0..<(y0 + h) { for x in (x0 * c)..<((x0 + w) * c) {
-                    let a = Double(grid.pixels[y * grid.width * c + x]), b = Double(decoded.pixels[y * grid.width * c + x])
-                    se += (a - b) * (a - b)
-                } }
+            grid.pixels.withUnsafeBufferPointer { a in
+                decoded.pixels.withUnsafeBufferPointer { b in
+                    for i in 0..<n {
+                        let x0 = (i % columns) * w, y0 = (i / columns) * h
+                        for y in y0..<(y0 + h) {
+                            // One tile's row: w pixels of c channels.
+                            let start = (y * grid.width + x0) * c, row = start..<(start + w * c)
+                            se += SampleMetrics.squaredErrorSum(UnsafeBufferPointer(rebasing: a[row]), UnsafeBufferPointer(rebasing: b[row]))
+                        }
+                    }
+                }
             }
-            mse = se / (255 * 255) / Double(n * h * w * c)
+            mse = se / Double(n * h * w * c)
         }
         return point(jpegQuality.map { _ in "jpeg" } ?? "png", jpegQuality.map { "q\($0) mosaic" } ?? "lossless mosaic",
                      bytes: data.count, pixels: n * samples.shape[2] * samples.shape[3], mse: mse)
     }
 
+    /// The squared error of two 8-bit images, in units of 1/255.
     static func squaredError(_ a: Image, _ b: Image) -> Double {
-        var se = 0.0
-        for i in 0..<a.pixels.count { let d = Double(a.pixels[i]) - Double(b.pixels[i]); se += d * d }
-        return se / (255 * 255)
+        a.pixels.withUnsafeBufferPointer { pa in b.pixels.withUnsafeBufferPointer { SampleMetrics.squaredErrorSum(pa, $0) } }
+    }
+
+    /// The mean squared error of images after rounding to 8 bits (as the PNGs a decompression
+    /// writes), against `reference`, both in [0, 1].
+    public static func eightBitMSE(_ images: Tensor, _ reference: Tensor) -> Double {
+        let rounded = Tensor(shape: images.shape, zeroed: false)
+        for i in 0..<images.count {
+            let v = images.data[i]
+            rounded.data[i] = Float(v >= 1 ? 255 : v > 0 ? (v * 255).rounded() : 0) / 255
+        }
+        return meanSquaredError(rounded, reference)
     }
 
     static func point(_ method: String, _ setting: String, bytes: Int, pixels: Int, mse: Double) -> RatePoint {
         RatePoint(method: method, setting: setting, bytes: bytes, bitsPerPixel: 8 * Double(bytes) / Double(max(pixels, 1)),
-                  psnr: mse == 0 ? .infinity : psnr(mse: mse))
+                  psnr: mse == 0 ? .infinity : SampleMetrics.psnr(mse: mse))
     }
 }
 

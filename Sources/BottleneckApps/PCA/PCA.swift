@@ -62,9 +62,59 @@ public struct PCA {
     /// Mean squared reconstruction error over every value of `data`.
     public func reconstructionMSE(_ data: Tensor) -> Double {
         let flat = data.reshaped([data.shape[0], dimension])
-        let r = decode(encode(flat))
-        var se = 0.0
-        for i in 0..<r.count { let e = Double(r.data[i] - flat.data[i]); se += e * e }
-        return se / Double(r.count)
+        return SampleMetrics.mean(.mse, decode(encode(flat)), flat)
     }
+}
+
+/// PCA as a model's baseline, with both errors in one unit: PCA is fitted and measured on the data
+/// scaled as the model sees it (the model's own scaler), so the errors and their ratio are all in
+/// the model's scaled units. PCA on the scaled data is also the optimum a linear autoencoder
+/// trained on them can reach.
+public struct PCABaseline: Codable, Equatable {
+    /// The number of principal components kept.
+    public var components: Int
+    /// The scaling applied to the data before PCA and the model, the unit of every error here
+    /// (`.none` for one that leaves values unchanged).
+    public var scaling: Scaler.Kind
+    /// PCA's mean squared reconstruction error on the training and the test data.
+    public var trainMSE: Double
+    public var testMSE: Double
+    /// The fraction of the training data's total variance the components explain.
+    public var explainedVarianceFraction: Double
+    /// The model's mean squared error on the same scaled test data (nil without a model).
+    public var modelTestMSE: Double?
+
+    /// The model's test MSE over PCA's (1: as good as PCA; nil without a model).
+    public var modelToPCARatio: Double? { modelTestMSE.map { $0 / testMSE } }
+
+    /// Fits `components` components to `train` and measures them on `test`, both scaled by
+    /// `scaler`; with a `model` (trained with that scaler), also the model on the scaled test data.
+    public init(components: Int, train: Dataset, test: Dataset, scaler: Scaler = Scaler(.none), model: Autoencoder? = nil) throws {
+        // An identity scaling (none, or the fixed range [0, 1]) would only copy the data.
+        let identity = scaler.kind == .none || (scaler.kind == .fixedRange && scaler.shift == [0] && scaler.divisor == [1])
+        let scaledTrain = (identity ? train.inputs : try scaler.transform(train.inputs)).flattened()
+        let scaledTest = identity ? test : try scaler.transform(test)
+        let pca = try PCA.fit(scaledTrain, components: components)
+        guard test.featureCount == pca.dimension else {
+            throw BottleneckError("\(test.source): \(test.featureCount) features per sample, training data had \(pca.dimension)")
+        }
+        self.components = components
+        scaling = identity ? .none : scaler.kind
+        trainMSE = pca.reconstructionMSE(scaledTrain)
+        testMSE = pca.reconstructionMSE(scaledTest.inputs.flattened())
+        explainedVarianceFraction = Double(pca.explainedVariance.reduce(0, +)) / totalVariance(scaledTrain)
+        modelTestMSE = try model.map { try evaluateReconstruction($0, on: scaledTest).mse }
+    }
+}
+
+/// The sum over features of the sample variances (n - 1) of the rows of `x` [N, D].
+func totalVariance(_ x: Tensor) -> Double {
+    let n = x.shape[0], d = x.shape[1]
+    var total = 0.0
+    for j in 0..<d {
+        var s = 0.0, s2 = 0.0
+        for i in 0..<n { let v = Double(x.data[i * d + j]); s += v; s2 += v * v }
+        total += (s2 - s * s / Double(n)) / Double(n - 1)
+    }
+    return total
 }

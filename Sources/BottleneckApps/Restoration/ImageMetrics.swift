@@ -4,10 +4,7 @@ import BottleneckNN
 import BottleneckData
 import BottleneckTraining
 
-/// Image quality measures for data in [0, dataRange]: PSNR (pooled over all values) and SSIM.
-
-/// PSNR of `a` against `b` over all their values, for data with peak value 1.
-public func psnr(_ a: Tensor, _ b: Tensor) -> Double { psnr(mse: meanSquaredError(a, b)) }
+/// Image quality measures for data in [0, dataRange]: SSIM (PSNR is `SampleMetrics.psnr`).
 
 /// The normalised 1-D Gaussian of `size` taps (odd) and standard deviation `sigma`.
 public func gaussianWindow(size: Int, sigma: Double) -> [Double] {

@@ -159,9 +159,11 @@ public enum Inpainting {
         guard a.shape == b.shape else { throw BottleneckError("psnrInsideHole: shapes \(formatShape(a.shape)) and \(formatShape(b.shape)) differ") }
         var se = 0.0, n = 0
         try forEachPlane(a, masks) { off, m in
-            for (j, gone) in m.missing.enumerated() where gone { let d = Double(a.data[off + j] - b.data[off + j]); se += d * d; n += 1 }
+            let plane = SampleMetrics.squaredErrorSum(a.data + off, b.data + off, where: m.missing)
+            se += plane.sum
+            n += plane.count
         }
-        return psnr(mse: se / Double(max(n, 1)))
+        return SampleMetrics.psnr(mse: se / Double(max(n, 1)))
     }
 }
 

@@ -116,11 +116,8 @@ public struct RestorationScorer {
         guard degraded.shape == clean.shape, restored.shape == clean.shape else {
             throw BottleneckError("restoration score: shapes \(formatShape(degraded.shape)), \(formatShape(restored.shape)) and \(formatShape(clean.shape)) differ")
         }
-        for i in 0..<clean.count {
-            let t = Double(clean.data[i]), a = Double(degraded.data[i]) - t, b = Double(restored.data[i]) - t
-            squaredInput += a * a
-            squaredOutput += b * b
-        }
+        squaredInput += SampleMetrics.termSum(.mse, degraded, clean)
+        squaredOutput += SampleMetrics.termSum(.mse, restored, clean)
         values += clean.count
         let batch = isImage && clean.rank == 4 ? clean : isImage ? clean.reshaped([1] + clean.shape) : clean
         samples += isImage && clean.rank == 3 ? 1 : clean.shape.first ?? 0
@@ -136,7 +133,7 @@ public struct RestorationScorer {
     public var score: RestorationScore {
         let n = Double(max(values, 1)), m = Double(max(ssimImages, 1))
         let hasSSIM = !ssimMissing && ssimImages > 0
-        return RestorationScore(samples: samples, psnrInput: psnr(mse: squaredInput / n), psnrOutput: psnr(mse: squaredOutput / n),
+        return RestorationScore(samples: samples, psnrInput: SampleMetrics.psnr(mse: squaredInput / n), psnrOutput: SampleMetrics.psnr(mse: squaredOutput / n),
                                 ssimInput: hasSSIM ? ssimInput / m : nil, ssimOutput: hasSSIM ? ssimOutput / m : nil)
     }
 }

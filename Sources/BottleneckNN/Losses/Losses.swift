@@ -17,9 +17,10 @@ public enum LossKind: String, Codable, CaseIterable, Sendable {
 }
 
 /// Fused elementwise loss: forward and backward in one pass each, no graph of intermediate ops.
-/// `term(p, t)` is the elementwise loss, `dp`/`dt` its partial derivatives.
+/// `sum(p, t, n)` is the sum of the elementwise terms (a kernel `SampleMetrics` shares), `dp`/`dt`
+/// the terms' partial derivatives.
 func elementwiseLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: String,
-                     term: @escaping (Float, Float) -> Float,
+                     sum: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Double,
                      dp: @escaping (Float, Float) -> Float,
                      dt: ((Float, Float) -> Float)? = nil) -> Tensor {
     precondition(p.shape == t.shape, "\(name): prediction \(p.shape) and target \(t.shape) differ")
@@ -29,9 +30,7 @@ func elementwiseLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: Str
         if p.requiresGrad { let d = p.gradBuffer(); for i in 0..<p.count { d[i] += g * dp(p.data[i], t.data[i]) } }
         if t.requiresGrad, let dt { let d = t.gradBuffer(); for i in 0..<t.count { d[i] += g * dt(p.data[i], t.data[i]) } }
     }
-    var acc: Double = 0
-    for i in 0..<p.count { acc += Double(term(p.data[i], t.data[i])) }
-    out.data[0] = Float(acc) * scale
+    out.data[0] = Float(sum(p.data, t.data, p.count)) * scale
     return out
 }
 
@@ -62,24 +61,29 @@ public func mseLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction
     return out
 }
 
+/// The sum of term(p - t) over `n` values, each Float term added in Double (eight Double lanes):
+/// the loop of the mean squared and absolute errors. The tail goes through the same arithmetic.
+@inline(__always)
+func differenceTermSum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, count n: Int, _ term: (Float8) -> Float8) -> Double {
+    var acc = SIMD8<Double>()
+    var i = 0
+    while i + 8 <= n {
+        acc += SIMD8<Double>(term(load8(p + i) - load8(t + i)))
+        i += 8
+    }
+    var total = acc.sum()
+    if i < n {
+        let last = term(loadPartial(p + i, n - i) - loadPartial(t + i, n - i))
+        for k in 0..<(n - i) { total += Double(last[k]) }
+    }
+    return total
+}
+
 /// The loops of the mean squared error, eight values at a time.
 enum MSEKernel {
-    /// The sum of (p - t)^2, each Float square added in Double (eight Double lanes).
+    /// The sum of (p - t)^2, each Float square added in Double.
     static func sum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, count n: Int) -> Double {
-        var acc = SIMD8<Double>()
-        var i = 0
-        while i + 8 <= n {
-            let d = load8(p + i) - load8(t + i)
-            acc += SIMD8<Double>(d * d)
-            i += 8
-        }
-        var total = acc.sum()
-        while i < n {
-            let d = p[i] - t[i]
-            total += Double(d * d)
-            i += 1
-        }
-        return total
+        differenceTermSum(p, t, count: n) { $0 * $0 }
     }
 
     /// dp (+)= scale * 2 (p - t): the gradient with respect to p (swap the arguments for t's).
@@ -102,9 +106,17 @@ enum MSEKernel {
     }
 }
 
+/// The loop of the mean absolute error.
+enum L1Kernel {
+    /// The sum of |p - t|, each Float term added in Double.
+    static func sum(_ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, count n: Int) -> Double {
+        differenceTermSum(p, t, count: n) { $0.replacing(with: -$0, where: $0 .< 0) }
+    }
+}
+
 public func l1Loss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     elementwiseLoss(prediction, target, reduction, name: "l1",
-                    term: { p, t in Swift.abs(p - t) },
+                    sum: { L1Kernel.sum($0, $1, count: $2) },
                     dp: { p, t in p > t ? 1 : (p < t ? -1 : 0) }, dt: { p, t in p > t ? -1 : (p < t ? 1 : 0) })
 }
 
@@ -140,6 +152,18 @@ private func kernelLoss(_ p: Tensor, _ t: Tensor, _ reduction: Reduction, name: 
     return out
 }
 
+/// The sum of -0.5 (1 + lv - m^2 - e^lv), each Float term added in Double.
+enum GaussianKLKernel {
+    static func sum(_ mean: UnsafePointer<Float>, _ logVariance: UnsafePointer<Float>, count n: Int) -> Double {
+        var total = 0.0
+        for i in 0..<n {
+            let m = mean[i], lv = logVariance[i]
+            total += Double(-0.5 * (1 + lv - m * m - Foundation.exp(lv)))
+        }
+        return total
+    }
+}
+
 /// KL divergence of N(mu, exp(logvar)) from N(0, I), summed over latent units and averaged over
 /// the batch: -0.5 * sum(1 + logvar - mu^2 - exp(logvar)) / batch.
 public func gaussianKL(mu: Tensor, logvar: Tensor) -> Tensor {
@@ -150,12 +174,7 @@ public func gaussianKL(mu: Tensor, logvar: Tensor) -> Tensor {
         if mu.requiresGrad { let d = mu.gradBuffer(); for i in 0..<mu.count { d[i] += g * mu.data[i] } }
         if logvar.requiresGrad { let d = logvar.gradBuffer(); for i in 0..<mu.count { d[i] += g * 0.5 * (exp(logvar.data[i]) - 1) } }
     }
-    var acc: Double = 0
-    for i in 0..<mu.count {
-        let m = mu.data[i], lv = logvar.data[i]
-        acc += Double(-0.5 * (1 + lv - m * m - exp(lv)))
-    }
-    out.data[0] = Float(acc / Double(batch))
+    out.data[0] = Float(GaussianKLKernel.sum(mu.data, logvar.data, count: mu.count) / Double(batch))
     return out
 }
 
@@ -167,28 +186,5 @@ public func reconstructionLoss(_ kind: LossKind, _ prediction: Tensor, _ target:
     case .rmse: return rmseLoss(prediction, target)
     case .bce: return bceLoss(prediction, target)
     case .bceLogits: return bceWithLogitsLoss(prediction, target)
-    }
-}
-
-/// Per-sample reconstruction error (mean over each sample's features), no gradient: anomaly
-/// scores and evaluation.
-public func reconstructionError(_ prediction: Tensor, _ target: Tensor, kind: LossKind = .mse) -> [Float] {
-    precondition(prediction.count == target.count, "reconstructionError: \(prediction.shape) vs \(target.shape)")
-    let n = prediction.shape.first ?? 1, d = prediction.count / max(n, 1)
-    return (0..<n).map { r in
-        var acc: Double = 0
-        for j in 0..<d {
-            let p = prediction.data[r * d + j], t = target.data[r * d + j]
-            switch kind {
-            case .mse, .rmse: acc += Double((p - t) * (p - t))
-            case .l1: acc += Double(Swift.abs(p - t))
-            case .bce:
-                acc += Double(-(t * max(log(p), -100) + (1 - t) * max(log(1 - p), -100)))
-            case .bceLogits:
-                acc += Double(max(p, 0) - p * t + log1p(exp(-Swift.abs(p))))
-            }
-        }
-        let m = acc / Double(d)
-        return Float(kind == .rmse ? m.squareRoot() : m)
     }
 }

@@ -79,27 +79,51 @@ public final class Autoencoder: Module {
     }
 }
 
+/// A decoder's output as a loss of some kind is computed on it: `output` is either the decoded
+/// values or, when a final sigmoid was folded into BCE, the logits before it (`kind` .bceLogits).
+public struct DecodedForLoss {
+    /// The tensor the loss is computed on.
+    public let output: Tensor
+    /// The loss kind to compute on `output`.
+    public let kind: LossKind
+    /// True when `output` holds the logits of a final sigmoid that was folded into the loss.
+    public let foldedSigmoid: Bool
+
+    /// The reconstruction: the sigmoid of the logits when one was folded (computed on each call),
+    /// `output` itself otherwise.
+    public var reconstruction: Tensor { foldedSigmoid ? output.sigmoid() : output }
+}
+
 extension Autoencoder {
-    /// The reconstruction loss of decoding `code` against `target`. For BCE with a decoder that
-    /// ends in Sigmoid, the loss is computed from the logits (stable), and the returned
-    /// reconstruction is the sigmoid of them.
-    public func reconstructionLoss(_ kind: LossKind, code: Tensor, target: Tensor, reduction: Reduction = .mean) -> (Tensor, Tensor) {
-        // A final sigmoid (possibly followed by reshaping, which commutes with it) folds into the
-        // loss: BCE from logits is stabler and skips the sigmoid's backward.
+    /// Decodes `code` for a loss of `kind`, with the one sigmoid-folding rule that training losses
+    /// and evaluation metrics share: for BCE with a decoder whose last layer, reshapes aside, is a
+    /// Sigmoid, the loss is BCE from the logits before it (stabler, and it skips the sigmoid's
+    /// backward); otherwise the decoded output with `kind` itself.
+    public func decodeForLoss(_ kind: LossKind, code: Tensor) -> DecodedForLoss {
+        // Reshaping after the sigmoid commutes with it.
         let layers = decoder.layers
         let shapeOnly = layers.reversed().prefix { $0 is Unflatten || $0 is Flatten }.count
         if kind == .bce, layers.count > shapeOnly, layers[layers.count - 1 - shapeOnly] is Sigmoid {
             let beforeSigmoid = layers[..<(layers.count - 1 - shapeOnly)], after = layers.suffix(shapeOnly)
             let logits = after.reduce(beforeSigmoid.reduce(code) { $1($0) }) { $1($0) }
-            return (bceWithLogitsLoss(logits, target, reduction: reduction), logits.sigmoid())
+            return DecodedForLoss(output: logits, kind: .bceLogits, foldedSigmoid: true)
         }
-        let r = decode(code)
-        switch kind {
-        case .mse: return (mseLoss(r, target, reduction: reduction), r)
-        case .l1: return (l1Loss(r, target, reduction: reduction), r)
-        case .bce: return (bceLoss(r, target, reduction: reduction), r)
-        case .bceLogits: return (bceWithLogitsLoss(r, target, reduction: reduction), r)
-        case .rmse: return (rmseLoss(r, target), r)
+        return DecodedForLoss(output: decode(code), kind: kind, foldedSigmoid: false)
+    }
+
+    /// The reconstruction loss of decoding `code` against `target` (`decodeForLoss`'s rule), and
+    /// the reconstruction (for a folded sigmoid, the sigmoid of the logits).
+    public func reconstructionLoss(_ kind: LossKind, code: Tensor, target: Tensor, reduction: Reduction = .mean) -> (Tensor, Tensor) {
+        let decoded = decodeForLoss(kind, code: code)
+        let out = decoded.output
+        let loss: Tensor
+        switch decoded.kind {
+        case .mse: loss = mseLoss(out, target, reduction: reduction)
+        case .l1: loss = l1Loss(out, target, reduction: reduction)
+        case .bce: loss = bceLoss(out, target, reduction: reduction)
+        case .bceLogits: loss = bceWithLogitsLoss(out, target, reduction: reduction)
+        case .rmse: loss = rmseLoss(out, target)
         }
+        return (loss, decoded.reconstruction)
     }
 }

@@ -49,20 +49,45 @@ public final class VariationalObjective: Objective {
         }
     }
 
-    /// Test negative ELBO per sample, one latent sample per sample, and its two parts.
+    /// Test negative ELBO per sample, one latent sample per sample, and its two parts (nats per
+    /// sample, beta left out).
     public func negativeELBO(_ model: Autoencoder, on data: Dataset, rng: RandomGenerator, batchSize: Int = 1000) -> (total: Double, reconstruction: Double, kl: Double) {
         model.eval()
-        var recon = 0.0, kl = 0.0
+        var total = 0.0, kl = 0.0
         withoutGradients {
             for x in data.sequentialBatches(size: batchSize) {
-                let (mean, logVariance) = model.encodeDistribution(x)
-                let z = mean + (logVariance * 0.5).exp() * Tensor.normal(mean.shape, rng: rng)
-                let n = Double(x.shape[0])
-                recon += Double(reconstructionTerm(model, z, x).0.item) * n
-                kl += Double(gaussianKL(mu: mean, logvar: logVariance).item) * n
+                let batch = negativeELBOPerSample(model, x, rng: rng)
+                total += batch.total.reduce(0, +)
+                kl += batch.kl.reduce(0, +)
             }
         }
         let n = Double(max(data.count, 1))
-        return ((recon + kl) / n, recon / n, kl / n)
+        return (total / n, (total - kl) / n, kl / n)
+    }
+
+    /// The negative ELBO of each sample of the batch `x` (no gradients): KL(q(z|x) || N(0, I)) plus
+    /// the likelihood's negative log-likelihood summed over the sample's values, averaged over
+    /// `latentSamples` draws of z from `rng`; the same terms as `loss` (`SampleMetrics`, the
+    /// decoder's final sigmoid folded as in training).
+    public func negativeELBOPerSample(_ model: Autoencoder, _ x: Tensor, rng: RandomGenerator, latentSamples: Int = 1) -> (total: [Double], kl: [Double]) {
+        withoutGradients {
+            let (mean, logVariance) = model.encodeDistribution(x)
+            let kl = SampleMetrics.gaussianKL(mean: mean, logVariance: logVariance)
+            var total = [Double](repeating: 0, count: kl.count)
+            let std = (logVariance * 0.5).exp()
+            for _ in 0..<latentSamples {
+                let z = mean + std * Tensor.normal(mean.shape, rng: rng)
+                let draw: [Double]
+                switch likelihood {
+                case .bernoulli:
+                    let decoded = model.decodeForLoss(.bce, code: z)
+                    draw = SampleMetrics.negativeELBO(decoded.kind, prediction: decoded.output, target: x, kl: kl)
+                case .gaussian:
+                    draw = SampleMetrics.negativeELBO(.mse, scale: 0.5, prediction: model.decode(z), target: x, kl: kl)
+                }
+                for i in total.indices { total[i] += draw[i] / Double(latentSamples) }
+            }
+            return (total, kl)
+        }
     }
 }

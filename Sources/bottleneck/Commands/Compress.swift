@@ -49,7 +49,7 @@ struct Compress: ParsableCommand {
         let raw = try codec.decode(mapBatches(Dataset(inputs: try loaded.scaler.transform(samples))) { loaded.model.encode($0) })
         if isImage {
             print(String(format: "wrote %@: %d images in %d bytes (%.1f per image), %.4f bits per pixel, PSNR %.2f dB (unquantised codes: %.2f dB)",
-                         output, n, bytes.count, Double(bytes.count) / Double(n), ours.bitsPerPixel, ours.psnr, psnr(mse: imageMSE(raw, samples))))
+                         output, n, bytes.count, Double(bytes.count) / Double(n), ours.bitsPerPixel, ours.psnr, psnr(mse: ImageCodecBaseline.eightBitMSE(raw, samples))))
         } else {
             print(String(format: "wrote %@: %d samples in %d bytes (%.1f per sample), %.3f bits per value, MSE %.6g (unquantised codes: %.6g)",
                          output, n, bytes.count, Double(bytes.count) / Double(n), 8 * Double(bytes.count) / Double(samples.count),
@@ -67,7 +67,7 @@ struct Compress: ParsableCommand {
         let pixels = isImage ? samples.shape[0] * samples.shape[2] * samples.shape[3] : samples.count
         return RatePoint(method: "autoencoder", setting: "\(file.quantizer.bits) bits", bytes: bytes,
                          bitsPerPixel: 8 * Double(bytes) / Double(pixels),
-                         psnr: psnr(mse: isImage ? imageMSE(rebuilt, samples) : meanSquaredError(rebuilt, samples)))
+                         psnr: psnr(mse: isImage ? ImageCodecBaseline.eightBitMSE(rebuilt, samples) : meanSquaredError(rebuilt, samples)))
     }
 
     func printComparison(_ ours: RatePoint, _ samples: Tensor) throws {
@@ -116,18 +116,6 @@ struct Compress: ParsableCommand {
         print("rate-distortion: \(points.count) points" + (rdCsv.map { " -> \($0)" } ?? "") + (rdSvg.map { " -> \($0)" } ?? ""))
         print(rateDistortionCSV(points), terminator: "")
     }
-}
-
-/// Mean squared error of images after rounding to 8 bits (as the PNGs written), against `reference`.
-func imageMSE(_ images: Tensor, _ reference: Tensor) -> Double {
-    precondition(images.count == reference.count)
-    var se = 0.0
-    for i in 0..<images.count {
-        let v = images.data[i], b = Double(v >= 1 ? 255 : v > 0 ? (v * 255).rounded() : 0) / 255
-        let d = b - Double(reference.data[i])
-        se += d * d
-    }
-    return se / Double(max(images.count, 1))
 }
 
 struct Decompress: ParsableCommand {

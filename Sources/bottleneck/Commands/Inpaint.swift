@@ -76,5 +76,5 @@ struct Inpaint: ParsableCommand {
         if !json { print(message) }
     }
 
-    func mseOf(_ psnrDB: Double) -> Double { Foundation.pow(10, -psnrDB / 10) }
+    func mseOf(_ psnrDB: Double) -> Double { SampleMetrics.mse(psnr: psnrDB) }
 }

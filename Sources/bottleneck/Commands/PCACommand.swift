@@ -8,6 +8,8 @@ struct PCACommand: ParsableCommand {
         abstract: "PCA baseline: the best linear reconstruction with k components (LAPACK ssyevd).",
         discussion: """
         A linear autoencoder with a k-dimensional code can at best match PCA with k components.
+        With --compare, PCA is fitted and measured on the data scaled as the model's file says
+        (its --scaling), so both errors and their ratio are in the model's scaled units.
         Examples:
           bottleneck pca --components 16
           bottleneck pca --components 16 --compare linear16.safetensors
@@ -22,30 +24,17 @@ struct PCACommand: ParsableCommand {
         let train = try DataSource.load(try dataOptions.request(), split: .train)
         let test = try DataSource.load(try dataOptions.request(path: testData ?? dataOptions.data), split: .test)
         try validateFinite(train)
-        let pca = try PCA.fit(train.inputs.flattened(), components: components)
-        guard test.featureCount == pca.dimension else {
-            throw BottleneckError("\(test.source): \(test.featureCount) features per sample, training data had \(pca.dimension)")
-        }
-        let mse = pca.reconstructionMSE(test.inputs.flattened())
-        print(String(format: "PCA k=%d: test MSE %.6f (train MSE %.6f), %.1f%% of variance explained",
-                     components, mse, pca.reconstructionMSE(train.inputs.flattened()),
-                     100 * Double(pca.explainedVariance.reduce(0, +)) / totalVariance(train.inputs.flattened())))
-        if let compare {
-            let loaded = try LoadedModel(path: compare)
-            let data = try loaded.data(dataOptions, path: testData ?? dataOptions.data)
-            let m = try evaluateReconstruction(loaded.model, on: data)
-            print(String(format: "model %@: test MSE %.6f (%.1f%% of PCA's)", compare, m.mse, 100 * m.mse / mse))
+        try validateFinite(test)
+        let loaded = try compare.map { try LoadedModel(path: $0) }
+        try loaded?.model.checkInput(test.sampleShape, source: test.source)
+        // With a model, PCA sees the data as the model does: both errors in its scaled units.
+        let baseline = try PCABaseline(components: components, train: train, test: test,
+                                       scaler: loaded?.scaler ?? Scaler(.none), model: loaded?.model)
+        let units = baseline.scaling == .none ? "" : " in the model's \(baseline.scaling.rawValue)-scaled units"
+        print(String(format: "PCA k=%d: test MSE %.6f (train MSE %.6f)%@, %.1f%% of variance explained",
+                     components, baseline.testMSE, baseline.trainMSE, units, 100 * baseline.explainedVarianceFraction))
+        if let compare, let mse = baseline.modelTestMSE, let ratio = baseline.modelToPCARatio {
+            print(String(format: "model %@: test MSE %.6f%@ (%.1f%% of PCA's)", compare, mse, units, 100 * ratio))
         }
     }
-}
-
-func totalVariance(_ x: Tensor) -> Double {
-    let n = x.shape[0], d = x.shape[1]
-    var total = 0.0
-    for j in 0..<d {
-        var s = 0.0, s2 = 0.0
-        for i in 0..<n { let v = Double(x.data[i * d + j]); s += v; s2 += v * v }
-        total += (s2 - s * s / Double(n)) / Double(n - 1)
-    }
-    return total
 }
