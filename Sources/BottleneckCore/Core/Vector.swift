@@ -14,7 +14,7 @@ import CKernels
 }
 
 /// The first `n` (< 8) floats at `p`, zero-padded.
-@inline(__always) func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> Float8 {
+@inline(__always) package func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> Float8 {
     var v = Float8()
     for k in 0..<n { v[k] = p[k] }
     return v
