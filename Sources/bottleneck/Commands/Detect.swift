@@ -61,13 +61,13 @@ struct Detect: ParsableCommand {
         try checkOutputName(output, ".csv", "-o/--output")
         try checkOutputName(roc, ".svg", "--roc")
         try checkOutputName(histogram, ".svg", "--histogram")
-        let loaded = try LoadedModel(path: model)
-        let stored = try Detector.stored(in: loaded.file, source: model)
+        let loaded = try TrainedModel.load(model)
+        let stored = loaded.detector
         let kind = try score.map(AnomalyScore.named) ?? stored?.score ?? .mse
         let scorer = try AnomalyScorer(model: loaded.model, score: kind,
                                        elboSamples: elboSamples ?? (stored?.score == kind ? stored?.elboSamples : nil) ?? 8)
         let explicitNormal = try normalClasses.map { try parseClassList($0, flag: "--normal-classes") }
-        let trainedClasses = try loaded.file.document("classes", as: [Int].self, source: model).map(Set.init)
+        let trainedClasses = loaded.classes.map(Set.init)
         let normal = explicitNormal ?? stored?.normalClasses.map(Set.init) ?? trainedClasses
 
         // The scored data and its ground truth.
@@ -188,7 +188,7 @@ struct Detect: ParsableCommand {
     }
 
     /// The data to fit a threshold rule on, and a description of it.
-    func fittingData(_ loaded: LoadedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
+    func fittingData(_ loaded: TrainedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
         var d: Dataset
         if let trainData {
             var o = dataOptions

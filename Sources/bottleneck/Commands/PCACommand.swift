@@ -31,7 +31,7 @@ struct PCACommand: ParsableCommand {
                      components, mse, pca.reconstructionMSE(train.inputs.flattened()),
                      100 * Double(pca.explainedVariance.reduce(0, +)) / totalVariance(train.inputs.flattened())))
         if let compare {
-            let loaded = try LoadedModel(path: compare)
+            let loaded = try TrainedModel.load(compare)
             let data = try loaded.data(dataOptions, path: testData ?? dataOptions.data)
             let m = try evaluateReconstruction(loaded.model, on: data)
             print(String(format: "model %@: test MSE %.6f (%.1f%% of PCA's)", compare, m.mse, 100 * m.mse / mse))
