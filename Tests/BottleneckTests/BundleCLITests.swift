@@ -43,9 +43,9 @@ final class BundleCLITests: XCTestCase {
 
         // The reproduction: --lr is honoured, -b 7 is not silently dropped but refused.
         try expectCLIError(["train", "--resume", "-o", "t.safetensors", "--data", "t.csv", "--epochs", "2", "--lr", "0.5", "-b", "7"], in: dir,
-                           ["--batch-size is 32 in the checkpoint, 7 was asked for"])
+                           ["--batch-size is 32 in the checkpoint", "t.checkpoint.safetensors, 7 was asked for"])
         try expectCLIError(["train", "--resume", "-o", "t.safetensors", "--data", "t.csv", "--epochs", "2", "--scaling", "unit"], in: dir,
-                           ["--scaling is standard in the checkpoint, unit was asked for"])
+                           ["--scaling is standard in the checkpoint", "unit was asked for"])
         try expectCLIError(["train", "--resume", "-o", "t.safetensors", "--data", "t.csv", "--epochs", "2", "--code-size", "3"], in: dir,
                            ["--preset/--arch", "in the checkpoint"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/t.safetensors")), model, "a refused resume changes nothing")

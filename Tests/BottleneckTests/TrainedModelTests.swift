@@ -136,4 +136,31 @@ final class TrainedModelTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.checkpoint.safetensors")).count,
                        try Data(contentsOf: URL(fileURLWithPath: dir + "/b.checkpoint.safetensors")).count)
     }
+
+    /// Detection's defaults come from the bundle: the stored detector when it fits the request,
+    /// else a rule (asked, stored, or contamination 0.05); normal classes asked, stored, or trained on.
+    func testDetectionPolicyPrefersWhatWasAskedThenWhatIsStored() throws {
+        var bundle = TrainedModel(model: try tableModel(), classes: [2])
+        XCTAssertEqual(DetectionPolicy(bundle: bundle).choose(rule: nil, refit: false),
+                       .fit(.contamination(0.05), why: "no threshold given or stored: the default rule"))
+        XCTAssertEqual(DetectionPolicy(bundle: bundle).normalClasses, [2], "the classes the model was trained on")
+        let stored = Detector(score: .l1, rule: .sigma(3), threshold: 0.7, normalClasses: [4])
+        bundle.detector = stored
+        let policy = DetectionPolicy(bundle: bundle)
+        XCTAssertEqual(policy.score, .l1)
+        XCTAssertEqual(policy.normalClasses, [4])
+        XCTAssertEqual(DetectionPolicy(bundle: bundle, normalClasses: [0, 1]).normalClasses, [0, 1])
+        XCTAssertEqual(policy.choose(rule: nil, refit: false), .stored(stored))
+        XCTAssertEqual(policy.choose(rule: .max, refit: false), .fit(.max, why: ""))
+        XCTAssertEqual(policy.choose(rule: nil, refit: true), .fit(.sigma(3), why: "the stored rule"))
+        XCTAssertEqual(DetectionPolicy(bundle: bundle, score: .mse).choose(rule: nil, refit: false), .fit(.sigma(3), why: "the stored rule"),
+                       "a detector for another score is refitted")
+        let fitted = try policy.fit(.max, trainingScores: [0.5, 2, 1], fittedOn: "train")
+        XCTAssertEqual(fitted.threshold, 2)
+        XCTAssertEqual(fitted.normalClasses, [4])
+        let summary = try policy.summary(scores: [0.1, 3, 0.2, 5], detector: fitted, anomalies: [false, true, false, false], model: "m")
+        XCTAssertEqual(summary.flagged, 2)
+        XCTAssertEqual(summary.precision, 0.5)
+        XCTAssertEqual(summary.recall, 1)
+    }
 }

@@ -46,6 +46,7 @@ public struct ModelFile {
     /// Tensors in file order.
     public var tensors: [(String, Tensor)]
 
+    /// A file of `format` holding `documents` and `tensors`.
     public init(format: String = formatName, documents: [ModelFileKey: String] = [:], tensors: [(String, Tensor)] = []) {
         self.format = format
         self.documents = documents

@@ -30,6 +30,7 @@ public struct TrainedModel {
     /// The architecture, with its input shape.
     public var architecture: ArchitectureSpec { model.spec }
 
+    /// A bundle around a built model; the other fields default to "unknown" (no scaling).
     public init(model: Autoencoder, scaler: Scaler = Scaler(.none), featureNames: [String]? = nil, classes: [Int]? = nil,
                 detector: Detector? = nil, training: TrainingConfig? = nil, history: [EpochSummary] = []) {
         self.model = model
@@ -109,6 +110,7 @@ public struct EpochSummary: Codable, Equatable {
     /// Named loss parts averaged over the epoch (reconstruction, kl, ...).
     public var parts: [String: Double]
 
+    /// The summary of a log record.
     public init(_ record: EpochRecord) {
         epoch = record.epoch
         trainLoss = record.trainLoss

@@ -37,6 +37,7 @@ public struct TrainingRequest {
     /// Continue from the checkpoint beside `outputPath`.
     public var resume = false
 
+    /// A fresh run of `architecture` with `config` (set `resume` and `overrides` to continue one).
     public init(outputPath: String, architecture: ArchitectureSpec?, config: TrainingConfig = TrainingConfig()) {
         self.outputPath = outputPath
         self.architecture = architecture
@@ -47,13 +48,15 @@ public struct TrainingRequest {
 /// A resumed run was asked to change a setting that cannot change mid-run.
 public struct ResumeConflict: Error, CustomStringConvertible {
     public var setting: TrainingSetting
+    /// The checkpoint's path.
     public var checkpoint: String
+    /// The checkpoint's value and the one asked for, as text.
     public var saved: String
     public var requested: String
 
     /// The message, with `name` for the setting (a CLI gives its flag).
     public func message(naming name: String) -> String {
-        "\(checkpoint): \(name) is \(saved) in the checkpoint, \(requested) was asked for; a resumed run keeps it (start a fresh run to change it)"
+        "\(name) is \(saved) in the checkpoint \(checkpoint), \(requested) was asked for; a resumed run keeps it (start a fresh run to change it)"
     }
 
     public var description: String { message(naming: setting.rawValue) }
@@ -69,6 +72,7 @@ public struct ResumeConflict: Error, CustomStringConvertible {
 /// last completed epoch: weights, optimizer, generator, history), the JSONL log, and
 /// `<model>.lock` while the session is prepared or running.
 public final class TrainingSession {
+    /// The trainer (model, optimizer, history); set `onBatch`/`onEpoch` on it for progress.
     public let trainer: Trainer
     /// The bundle written to `outputPath`; its history grows each epoch.
     public private(set) var bundle: TrainedModel
@@ -76,7 +80,9 @@ public final class TrainingSession {
     public let train: Dataset
     /// The validation part, when the configuration holds one out.
     public let validation: Dataset?
+    /// The model file written after each best epoch.
     public let outputPath: String
+    /// The JSONL log, one line per epoch (with timings).
     public let logPath: String
     /// Whether this session continues a checkpoint.
     public let resumed: Bool
@@ -89,6 +95,7 @@ public final class TrainingSession {
         return stem + ".checkpoint.safetensors"
     }
 
+    /// This run's checkpoint.
     public var checkpointPath: String { Self.checkpointPath(for: outputPath) }
 
     /// Prepares a run on `data` (unscaled, as loaded): checks and locks the output, reads the

@@ -15,7 +15,6 @@ struct Demo: ParsableCommand {
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let modelPath = outputDir + "/conv.safetensors"
         let log = outputDir + "/training-log.jsonl"
-        try? FileManager.default.removeItem(atPath: log)
         let train = try Train.parse(["--preset", "conv", "--epochs", String(epochs), "--seed", String(seed), "--output", modelPath, "--log", log])
         try train.run()
 
