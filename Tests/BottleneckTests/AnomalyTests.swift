@@ -107,16 +107,16 @@ final class AnomalyTests: XCTestCase {
         let path = NSTemporaryDirectory() + "bn-anomaly-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let model = try Autoencoder(spec: try Preset.dense.spec(inputShape: [6], codeSize: 2), inputShape: [6], rng: RandomGenerator(seed: 1))
-        var file = ModelFile(architecture: model.spec)
-        try file.setDocument("scaling", Scaler(.none))
-        try file.save(model: model, extraTensors: [("extra.prior", Tensor([1, 2]))], to: path)
+        var file = try TrainedModel(model: model, scaler: .fixedRange(min: 0, max: 2)).file(format: ModelFile.formatName, tensors: model.stateDict())
+        file.tensors.append(("extra.prior", Tensor([1, 2])))
+        try file.write(to: path)
         let detector = try Detector.fit(score: .mse, rule: .percentile(99), trainingScores: [1, 2, 3], normalClasses: [0])
         try detector.store(inModelAt: path)
-        let (reloaded, reloadedFile, tensors) = try ModelFile.load(path)
-        XCTAssertEqual(try Detector.stored(in: reloadedFile, source: path), detector)
-        XCTAssertNotNil(reloadedFile.documents["scaling"], "other documents kept")
-        XCTAssertEqual(tensors["extra.prior"]?.scalars, [1, 2], "other tensors kept")
-        for ((n, a), (_, b)) in zip(model.stateDict(), reloaded.stateDict()) { XCTAssertEqual(a.scalars, b.scalars, n) }
+        let reloaded = try TrainedModel.load(path)
+        XCTAssertEqual(reloaded.detector, detector)
+        XCTAssertEqual(reloaded.scaler, .fixedRange(min: 0, max: 2), "other documents kept")
+        XCTAssertEqual(try ModelFile.read(path).tensors.first { $0.0 == "extra.prior" }?.1.scalars, [1, 2], "other tensors kept")
+        for ((n, a), (_, b)) in zip(model.stateDict(), reloaded.model.stateDict()) { XCTAssertEqual(a.scalars, b.scalars, n) }
         let plain = NSTemporaryDirectory() + "bn-anomaly-plain-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: plain) }
         try SafeTensors(tensors: [("w", Tensor.zeros([2]))]).write(to: plain)
@@ -290,9 +290,9 @@ final class AnomalyTests: XCTestCase {
         for svg in ["roc.svg", "h.svg"] {
             XCTAssertTrue(try String(contentsOfFile: dir + "/" + svg, encoding: .utf8).hasPrefix("<svg"), svg)
         }
-        let (_, file, _) = try ModelFile.load(dir + "/t.safetensors")
-        XCTAssertEqual(try Detector.stored(in: file, source: "t")?.rule, .sigma(4))
-        XCTAssertNotNil(file.documents["scaling"])
+        let bundle = try TrainedModel.load(dir + "/t.safetensors")
+        XCTAssertEqual(bundle.detector?.rule, .sigma(4))
+        XCTAssertNotEqual(bundle.scaler, Scaler(.none), "the trained scaling is kept")
         // Next time the stored threshold is used.
         let again = try runCLI(["detect", "--model", "t.safetensors", "--data", "test.csv", "--label-column", "anomaly", "--json"])
         XCTAssertEqual(again.status, 0, again.err)
@@ -304,9 +304,7 @@ final class AnomalyTests: XCTestCase {
     func testDetectBadInput() throws {
         let spec = try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8)
         let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
-        var file = ModelFile(architecture: model.spec)
-        try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
-        try file.save(model: model, to: dir + "/m.safetensors")
+        try TrainedModel(model: model, scaler: .fixedRange(min: 0, max: 1)).save(to: dir + "/m.safetensors")
         try expectCLIError(["detect", "--model", "m.safetensors", "--contamination", "1.5"], ["--contamination", "1.5"])
         try expectCLIError(["detect", "--model", "m.safetensors", "--percentile", "120"], ["--percentile", "120"])
         try expectCLIError(["detect", "--model", "m.safetensors", "--sigma", "2", "--max"], ["one threshold option"])

@@ -36,9 +36,7 @@ final class CLITests: XCTestCase {
     func denseModelFile(_ name: String = "dense.safetensors", code: Int = 32) throws -> String {
         let spec = try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: code)
         let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
-        var file = ModelFile(architecture: model.spec)
-        try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
-        try file.save(model: model, to: dir + "/" + name)
+        try TrainedModel(model: model, scaler: .fixedRange(min: 0, max: 1)).save(to: dir + "/" + name)
         return name
     }
 
@@ -119,7 +117,7 @@ final class CLITests: XCTestCase {
         let small = try denseModelFile("small.safetensors", code: 16)
         let file = try SafeTensors.read(dir + "/" + small)
         var meta = file.metadata
-        meta["architecture"] = try jsonString(try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 32).withInputShape([1, 28, 28]))
+        meta[ModelFileKey.architecture.rawValue] = try jsonString(try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 32).withInputShape([1, 28, 28]))
         try SafeTensors(tensors: file.names.map { ($0, file.tensors[$0]!) }, metadata: meta).write(to: dir + "/mixed.safetensors")
         try expectError(["eval", "--model", "mixed.safetensors"], ["mixed.safetensors", "encoder.1.weight", "[16, 784]", "[32, 784]"])
         // A safetensors file that is no Bottleneck model at all.

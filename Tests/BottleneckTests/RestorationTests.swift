@@ -234,9 +234,7 @@ final class RestorationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let spec = try Preset.conv.spec(inputShape: [1, 28, 28])
         let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0))
-        var file = ModelFile(architecture: model.spec)
-        try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
-        try file.save(model: model, to: dir + "/m.safetensors")
+        try TrainedModel(model: model, scaler: .fixedRange(min: 0, max: 1)).save(to: dir + "/m.safetensors")
         try Image(width: 32, height: 30, channels: 1, pixels: [UInt8](repeating: 255, count: 960)).writePNG(to: dir + "/mask.png")
         try Image(width: 28, height: 28, channels: 3, pixels: [UInt8](repeating: 90, count: 28 * 28 * 3)).writePNG(to: dir + "/colour.png")
         let cases: [([String], [String])] = [

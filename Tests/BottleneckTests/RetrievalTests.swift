@@ -37,9 +37,7 @@ func expectOneLineError(_ args: [String], in dir: String, _ fragments: [String],
 /// A small untrained dense model file for [1, 28, 28] inputs.
 func writeDenseModel(_ path: String, seed: UInt64) throws {
     let model = try Autoencoder(spec: try Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8), inputShape: [1, 28, 28], rng: RandomGenerator(seed: seed))
-    var file = ModelFile(architecture: model.spec)
-    try file.setDocument("scaling", Scaler.fixedRange(min: 0, max: 1))
-    try file.save(model: model, to: path)
+    try TrainedModel(model: model, scaler: .fixedRange(min: 0, max: 1)).save(to: path)
 }
 
 final class RetrievalTests: XCTestCase {
@@ -151,9 +149,7 @@ final class RetrievalTests: XCTestCase {
         }
         XCTAssertThrowsError(try back.embedder(model: nil, source: path)) { e in XCTAssertTrue("\(e)".contains("--model"), "\(e)") }
         // A model file is not an index.
-        var file = ModelFile(architecture: modelA.spec)
-        try file.setDocument("scaling", scaler)
-        try file.save(model: modelA, to: dir + "/m.safetensors")
+        try TrainedModel(model: modelA, scaler: scaler).save(to: dir + "/m.safetensors")
         XCTAssertThrowsError(try SearchIndex.read(dir + "/m.safetensors")) { e in XCTAssertTrue("\(e)".contains("is a model file, not a search index"), "\(e)") }
         // PCA indexes carry their basis and need no model.
         let pcaIndex = try SearchIndex.build(.pca(try PCA.fit(data.inputs.flattened(), components: 4)), data: data)

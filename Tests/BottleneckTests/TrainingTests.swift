@@ -30,19 +30,17 @@ final class TrainingTests: XCTestCase {
         config.seed = 7
         config.learningRate = lr
         config.validationFraction = 0.1
-        return try TrainingSession(spec: try preset.spec(inputShape: [1, 28, 28]), inputShape: [1, 28, 28], config: config,
-                                   documents: [:], outputPath: out, logPath: out + ".log.jsonl", resume: resume) { _, c, _ in
-            ReconstructionObjective(loss: c.loss)
-        }
+        var request = TrainingRequest(outputPath: out, architecture: try preset.spec(inputShape: [1, 28, 28]), config: config)
+        request.resume = resume
+        return try TrainingSession(request, data: Self.slice) { _, c, _ in ReconstructionObjective(loss: c.loss) }
     }
 
     func split() -> (Dataset, Dataset) { Self.slice.split(validationFraction: 0.1, rng: RandomGenerator(seed: 1)) }
 
     func testSameSeedSameWeightsAndLosses() throws {
-        let (train, val) = split()
         let a = try session(dir + "/a.safetensors", epochs: 2), b = try session(dir + "/b.safetensors", epochs: 2)
-        try a.run(train: train, validation: val)
-        try b.run(train: train, validation: val)
+        try a.run()
+        try b.run()
         XCTAssertEqual(a.trainer.history.map(\.trainLoss), b.trainer.history.map(\.trainLoss))
         for ((n, x), (_, y)) in zip(a.trainer.model.stateDict(), b.trainer.model.stateDict()) {
             XCTAssertEqual(x.scalars, y.scalars, n)
@@ -51,15 +49,14 @@ final class TrainingTests: XCTestCase {
 
     /// 2 epochs straight and 1 + 1 with a resume between give identical weights.
     func testResumeGivesIdenticalWeights() throws {
-        let (train, val) = split()
         let straight = try session(dir + "/straight.safetensors", epochs: 2)
-        try straight.run(train: train, validation: val)
+        try straight.run()
 
         let first = try session(dir + "/resumed.safetensors", epochs: 1)
-        try first.run(train: train, validation: val)
+        try first.run()
         let second = try session(dir + "/resumed.safetensors", epochs: 2, resume: true)
         XCTAssertEqual(second.trainer.epochsDone, 1)
-        try second.run(train: train, validation: val)
+        try second.run()
 
         XCTAssertEqual(straight.trainer.history.map(\.trainLoss), second.trainer.history.map(\.trainLoss))
         for ((n, x), (_, y)) in zip(straight.trainer.model.stateDict(), second.trainer.model.stateDict()) {
@@ -70,26 +67,24 @@ final class TrainingTests: XCTestCase {
     }
 
     func testModelFileRoundTripGivesSameOutputs() throws {
-        let (train, val) = split()
         let s = try session(dir + "/m.safetensors", epochs: 1)
-        try s.run(train: train, validation: val)
-        let (loaded, file, _) = try ModelFile.load(dir + "/m.safetensors")
-        XCTAssertEqual(file.architecture, s.trainer.model.spec)
-        XCTAssertNotNil(try file.document("training", as: TrainingConfig.self, source: "m"))
+        try s.run()
+        let loaded = try TrainedModel.load(dir + "/m.safetensors")
+        XCTAssertEqual(loaded.architecture, s.trainer.model.spec)
+        XCTAssertEqual(loaded.training, s.trainer.config)
         s.trainer.model.eval()
-        let x = val.inputs.rows(0, 8)
-        XCTAssertEqual(withoutGradients { loaded(x).scalars }, withoutGradients { s.trainer.model(x).scalars })
+        let x = s.validation!.inputs.rows(0, 8)
+        XCTAssertEqual(withoutGradients { loaded.model(x).scalars }, withoutGradients { s.trainer.model(x).scalars })
     }
 
     func testDivergenceStopsAndKeepsLastGoodCheckpoint() throws {
-        let (train, val) = split()
         let s = try session(dir + "/d.safetensors", epochs: 1)
-        try s.run(train: train, validation: val)
+        try s.run()
         let before = try Data(contentsOf: URL(fileURLWithPath: s.checkpointPath))
         let bad = try session(dir + "/d.safetensors", epochs: 3, resume: true)
         // Poison the output bias: the next forward pass gives a non-finite loss.
         bad.trainer.model.parameters.last!.data[0] = .nan
-        XCTAssertThrowsError(try bad.run(train: train, validation: val)) { e in
+        XCTAssertThrowsError(try bad.run()) { e in
             XCTAssertTrue("\(e)".contains("diverged"), "\(e)")
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: s.checkpointPath)), before, "checkpoint untouched")

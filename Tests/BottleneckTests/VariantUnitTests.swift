@@ -121,9 +121,9 @@ final class VariantUnitTests: XCTestCase {
         for v in variants {
             let (model, _, _) = try trainVariant(Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8), variant: v, epochs: 1, train: small)
             let path = dir + "/\(v.kind).safetensors"
-            try ModelFile(architecture: model.spec).save(model: model, to: path)
-            let (loaded, file, _) = try ModelFile.load(path)
-            XCTAssertEqual(file.architecture.variant, v)
+            try TrainedModel(model: model).save(to: path)
+            let loaded = try TrainedModel.load(path).model
+            XCTAssertEqual(loaded.spec.variant, v)
             let x = FMNIST.test.inputs.rows(0, 8)
             XCTAssertEqual(withoutGradients { loaded(x).scalars }, withoutGradients { model(x).scalars }, v.kind)
             XCTAssertEqual(withoutGradients { loaded.encode(x).scalars }, withoutGradients { model.encode(x).scalars }, v.kind)

@@ -5,8 +5,10 @@ extension DataSource {
         [
             ([".csv", ".tsv"], { r, path in
                 if let window = r.window {
-                    return try TimeSeries.loadWindows(csv: path, length: window, stride: r.stride,
-                                                      drop: r.labelColumn.map { [CSVColumn.name($0)] } ?? []).dataset
+                    let table = try CSV.read(path, drop: r.labelColumn.map { [CSVColumn.name($0)] } ?? [])
+                    var windows = try TimeSeries.windows(table.dataset.inputs, length: window, stride: r.stride, source: path)
+                    windows.featureNames = table.dataset.featureNames
+                    return windows
                 }
                 return try CSV.read(path, label: r.labelColumn.map { .name($0) }).dataset
             }),

@@ -6,12 +6,16 @@ public struct Dataset {
     public var labels: [Int]?
     /// Where the data came from, for messages.
     public var source: String
+    /// Names of the features (the last axis), when the file named them: a CSV header's columns.
+    /// A model records them so data with other columns is refused.
+    public var featureNames: [String]?
 
-    public init(inputs: Tensor, labels: [Int]? = nil, source: String = "data") {
+    public init(inputs: Tensor, labels: [Int]? = nil, source: String = "data", featureNames: [String]? = nil) {
         precondition(labels == nil || labels!.count == inputs.shape[0], "labels do not match the number of samples")
         self.inputs = inputs
         self.labels = labels
         self.source = source
+        self.featureNames = featureNames
     }
 
     public var count: Int { inputs.shape.first ?? 0 }
@@ -20,7 +24,8 @@ public struct Dataset {
 
     /// The samples at `indices`, as a new dataset.
     public func subset(_ indices: [Int]) -> Dataset {
-        Dataset(inputs: withoutGradients { inputs.gather(rows: indices) }, labels: labels.map { l in indices.map { l[$0] } }, source: source)
+        Dataset(inputs: withoutGradients { inputs.gather(rows: indices) }, labels: labels.map { l in indices.map { l[$0] } }, source: source,
+                featureNames: featureNames)
     }
 
     /// Splits off a validation part of `fraction`, chosen by a seeded shuffle.
@@ -75,5 +80,21 @@ public enum FashionMNIST {
             labelValues = l.values.map { Int($0) }
         }
         return Dataset(inputs: t, labels: labelValues, source: images)
+    }
+}
+
+extension Dataset {
+    /// The samples whose label is in `classes` (one-class training, fitting on normal data).
+    /// `flag` names the option in messages.
+    public func restricted(toClasses classes: Set<Int>, flag: String = "--classes") throws -> Dataset {
+        guard let labels else {
+            throw BottleneckError("\(flag) needs labels, and \(source) has none (give --labels or --label-column)")
+        }
+        let keep = labels.indices.filter { classes.contains(labels[$0]) }
+        guard !keep.isEmpty else {
+            let present = Set(labels).sorted().map(String.init).joined(separator: ", ")
+            throw BottleneckError("\(flag) \(classes.sorted().map(String.init).joined(separator: ",")): no sample of \(source) has such a label (labels present: \(present))")
+        }
+        return keep.count == count ? self : subset(keep)
     }
 }

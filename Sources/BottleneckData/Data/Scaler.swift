@@ -108,7 +108,9 @@ public struct Scaler: Codable, Equatable {
 
     /// The dataset with its inputs transformed.
     public func transform(_ dataset: Dataset) throws -> Dataset {
-        Dataset(inputs: try transform(dataset.inputs), labels: dataset.labels, source: dataset.source)
+        var scaled = dataset
+        scaled.inputs = try transform(dataset.inputs)
+        return scaled
     }
 
     public func jsonString() throws -> String {

@@ -126,7 +126,9 @@ public enum CSV {
                 labelNames = classes
             }
         }
-        return CSVData(dataset: Dataset(inputs: features, labels: labels, source: source),
+        // Only a header names the columns; "column 1", ... are not names a model can check against.
+        return CSVData(dataset: Dataset(inputs: features, labels: labels, source: source,
+                                        featureNames: hasHeader ? featureColumns.map { names[$0] } : nil),
                        featureNames: featureColumns.map { names[$0] }, labelNames: labelNames,
                        hasHeader: hasHeader, delimiter: Character(UnicodeScalar(sep)))
     }

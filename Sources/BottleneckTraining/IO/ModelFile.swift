@@ -3,55 +3,83 @@ import BottleneckCore
 import BottleneckNN
 import BottleneckData
 
-/// A Bottleneck model file: one safetensors file whose tensors are the model's state_dict
-/// (PyTorch names) and whose metadata holds, as JSON strings, the architecture, the data scaling,
-/// the training configuration and history, and an anomaly threshold when one was fitted.
-/// PyTorch reads it with `safetensors.torch.load_file` and `safe_open(...).metadata()`.
+/// The metadata keys of a model file and of a training checkpoint, named once. Each key except
+/// `format` and `formatVersion` holds one JSON document (sorted keys, so the bytes depend only on
+/// the content).
+public enum ModelFileKey: String, CaseIterable, Sendable {
+    /// `ModelFile.formatName` or `ModelFile.checkpointFormatName`.
+    case format
+    /// `ModelFile.formatVersion`.
+    case formatVersion = "format_version"
+    /// The architecture (layers, input shape, variant).
+    case architecture
+    /// The data scaling the model was trained with.
+    case scaling
+    /// Names of the input features (the columns of a CSV header), when the data had them.
+    case features
+    /// The labels the model was trained on, when training was restricted to some classes.
+    case classes
+    /// A fitted anomaly detector (score, rule, threshold).
+    case detector
+    /// The training configuration.
+    case training
+    /// Per-epoch losses and learning rates (no timings: those go to the log).
+    case history
+    /// Checkpoints only: the trainer's state (generator, history, best loss).
+    case trainer
+}
+
+/// A Bottleneck model file or checkpoint as stored: one safetensors file whose tensors are the
+/// model's state_dict (PyTorch names; checkpoints add `optimizer.` and `objective.` tensors) and
+/// whose metadata holds JSON documents under `ModelFileKey`s. This type knows the layout only;
+/// `TrainedModel` gives the documents their types. PyTorch reads the file with
+/// `safetensors.torch.load_file` and `safe_open(...).metadata()`.
 public struct ModelFile {
+    /// The `format` of a model file.
     public static let formatName = "bottleneck-model"
+    /// The `format` of a training checkpoint.
+    public static let checkpointFormatName = "bottleneck-checkpoint"
+    /// The layout version written; files without one (or with "1") are read.
     public static let formatVersion = "1"
 
-    public var architecture: ArchitectureSpec
-    /// Extra JSON documents by key: "scaling", "training", "history", "detector", ...
-    public var documents: [String: String]
+    /// `formatName` or `checkpointFormatName`.
+    public var format: String
+    /// JSON documents by key (`format` and `formatVersion` are not among them).
+    public var documents: [ModelFileKey: String]
+    /// Tensors in file order.
+    public var tensors: [(String, Tensor)]
 
-    public init(architecture: ArchitectureSpec, documents: [String: String] = [:]) {
-        self.architecture = architecture
+    /// A file of `format` holding `documents` and `tensors`.
+    public init(format: String = formatName, documents: [ModelFileKey: String] = [:], tensors: [(String, Tensor)] = []) {
+        self.format = format
         self.documents = documents
+        self.tensors = tensors
     }
 
-    public func document<T: Decodable>(_ key: String, as type: T.Type, source: String) throws -> T? {
-        guard let text = documents[key] else { return nil }
-        return try decodeJSON(type, text, source: "\(source) (\(key))")
-    }
-
-    public mutating func setDocument<T: Encodable>(_ key: String, _ value: T?) throws {
-        documents[key] = try value.map { try jsonString($0) }
-    }
-
-    /// Writes the model's weights and this description atomically.
-    public func save(model: Module, extraTensors: [(String, Tensor)] = [], to path: String) throws {
-        var metadata = documents
-        metadata["format"] = Self.formatName
-        metadata["format_version"] = Self.formatVersion
-        metadata["architecture"] = try jsonString(architecture)
-        try SafeTensors(tensors: model.stateDict() + extraTensors, metadata: metadata).write(to: path)
-    }
-
-    /// Reads a model file and builds its model (weights loaded, eval mode).
-    public static func load(_ path: String) throws -> (Autoencoder, ModelFile, SafeTensors) {
+    /// Reads `path`, which must be a file of `format`; metadata keys this program does not know are dropped.
+    public static func read(_ path: String, format: String = formatName) throws -> ModelFile {
         let file = try SafeTensors.read(path)
-        guard file.metadata["format"] == formatName, let archText = file.metadata["architecture"] else {
-            throw BottleneckError.file(path, "not a Bottleneck model file (no architecture in its metadata)")
+        let m = file.metadata
+        guard m[ModelFileKey.format.rawValue] == format, m[ModelFileKey.architecture.rawValue] != nil else {
+            let what = format == checkpointFormatName ? "a Bottleneck checkpoint" : "a Bottleneck model file"
+            throw BottleneckError.file(path, "not \(what) (no architecture in its metadata)")
         }
-        let arch = try decodeJSON(ArchitectureSpec.self, archText, source: "\(path) (architecture)")
-        guard let inputShape = arch.inputShape else { throw BottleneckError.file(path, "architecture has no input shape") }
-        let model = try Autoencoder(spec: arch, inputShape: inputShape, rng: RandomGenerator(seed: 0))
-        try model.load(stateDict: file.tensors.filter { !isAuxiliaryTensor($0.key) }, from: path)
-        model.eval()
-        var docs = file.metadata
-        for k in ["format", "format_version", "architecture"] { docs.removeValue(forKey: k) }
-        return (model, ModelFile(architecture: arch, documents: docs), file)
+        if let v = m[ModelFileKey.formatVersion.rawValue], v != formatVersion {
+            throw BottleneckError.file(path, "format version \(v), this program reads \(formatVersion)")
+        }
+        var documents: [ModelFileKey: String] = [:]
+        for key in ModelFileKey.allCases where key != .format && key != .formatVersion {
+            documents[key] = m[key.rawValue]
+        }
+        return ModelFile(format: format, documents: documents, tensors: file.names.map { ($0, file.tensors[$0]!) })
+    }
+
+    /// Writes atomically (temporary name, then rename). The safetensors header is written with
+    /// sorted keys, so equal content gives equal bytes.
+    public func write(to path: String) throws {
+        var metadata = [ModelFileKey.format.rawValue: format, ModelFileKey.formatVersion.rawValue: Self.formatVersion]
+        for (key, text) in documents { metadata[key.rawValue] = text }
+        try SafeTensors(tensors: tensors, metadata: metadata).write(to: path)
     }
 }
 

@@ -2,15 +2,95 @@ import Foundation
 import BottleneckCore
 import BottleneckNN
 import BottleneckData
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A training run tied to files: the model file (best weights so far), a checkpoint beside it
-/// (the last completed epoch: weights, optimizer, generator, history) and a JSONL log.
-/// `resume: true` continues from the checkpoint and gives the same weights as an uninterrupted run.
+/// A setting of a training run, as named in messages about resuming.
+public enum TrainingSetting: String, CaseIterable, Sendable {
+    case epochs, batchSize, learningRate, optimizer, momentum, weightDecay, schedule, clipNorm, loss, seed
+    case validationFraction, patience
+    case architecture, variant, scaling, classes
+
+    /// Settings a resumed run may change: they steer the rest of the run without invalidating
+    /// what was done (more epochs, a new learning rate or schedule, another clip norm or patience).
+    /// The others (batches, seed, optimizer, loss, split, model, scaling, classes) would make the
+    /// resumed run a different run from the one checkpointed, so a change is refused.
+    public static let changeableOnResume: Set<TrainingSetting> = [.epochs, .learningRate, .schedule, .clipNorm, .patience]
+}
+
+/// What a training run is asked to do.
+public struct TrainingRequest {
+    /// Model file to write (the best epoch). The checkpoint, lock and default log sit beside it.
+    public var outputPath: String
+    /// The architecture. Needed for a fresh run; on resume, when given, it must be the checkpoint's.
+    public var architecture: ArchitectureSpec?
+    /// The configuration. On resume only the settings in `overrides` are taken from it.
+    public var config: TrainingConfig
+    /// On resume: the settings of `config` chosen by the caller (the others come from the
+    /// checkpoint). Changeable ones are honoured, others must equal the checkpoint's.
+    public var overrides: Set<TrainingSetting> = [.epochs]
+    /// Scaling of the inputs, fitted on the training part only. Nil: unit (images keep their fixed
+    /// [0, 1] range); on resume, the checkpoint's.
+    public var scaling: Scaler.Kind?
+    /// Train only on samples with these labels. On resume nil means the checkpoint's classes.
+    public var classes: Set<Int>?
+    /// JSONL log of per-epoch metrics (with timings); nil for `<output>.log.jsonl`.
+    public var logPath: String?
+    /// Continue from the checkpoint beside `outputPath`.
+    public var resume = false
+
+    /// A fresh run of `architecture` with `config` (set `resume` and `overrides` to continue one).
+    public init(outputPath: String, architecture: ArchitectureSpec?, config: TrainingConfig = TrainingConfig()) {
+        self.outputPath = outputPath
+        self.architecture = architecture
+        self.config = config
+    }
+}
+
+/// A resumed run was asked to change a setting that cannot change mid-run.
+public struct ResumeConflict: Error, CustomStringConvertible {
+    public var setting: TrainingSetting
+    /// The checkpoint's path.
+    public var checkpoint: String
+    /// The checkpoint's value and the one asked for, as text.
+    public var saved: String
+    public var requested: String
+
+    /// The message, with `name` for the setting (a CLI gives its flag).
+    public func message(naming name: String) -> String {
+        "\(name) is \(saved) in the checkpoint \(checkpoint), \(requested) was asked for; a resumed run keeps it (start a fresh run to change it)"
+    }
+
+    public var description: String { message(naming: setting.rawValue) }
+}
+
+/// A training run tied to files, owning its policy: the data checks (finite values, feature
+/// names), the class restriction, the validation split (seeded by the run's seed), the scaling
+/// (fitted on the training part only), the output checks (folder writable, one run per output at
+/// a time through a lock), resume (from the checkpoint beside the model, giving the same weights
+/// as an uninterrupted run) and a fresh log for a fresh run.
+///
+/// Files: the model (`TrainedModel`, best epoch so far), `<model>.checkpoint.safetensors` (the
+/// last completed epoch: weights, optimizer, generator, history), the JSONL log, and
+/// `<model>.lock` while the session is prepared or running.
 public final class TrainingSession {
+    /// The trainer (model, optimizer, history); set `onBatch`/`onEpoch` on it for progress.
     public let trainer: Trainer
-    public private(set) var modelFile: ModelFile
+    /// The bundle written to `outputPath`; its history grows each epoch.
+    public private(set) var bundle: TrainedModel
+    /// The training part of the data, checked and scaled.
+    public let train: Dataset
+    /// The validation part, when the configuration holds one out.
+    public let validation: Dataset?
+    /// The model file written after each best epoch.
     public let outputPath: String
-    public let logPath: String?
+    /// The JSONL log, one line per epoch (with timings).
+    public let logPath: String
+    /// Whether this session continues a checkpoint.
+    public let resumed: Bool
+    /// Held from `init` until `run()` ends (or the session is dropped unrun).
+    private var lock: OutputLock?
 
     /// `<model>.checkpoint.safetensors` beside the model file.
     public static func checkpointPath(for output: String) -> String {
@@ -18,72 +98,222 @@ public final class TrainingSession {
         return stem + ".checkpoint.safetensors"
     }
 
+    /// This run's checkpoint.
     public var checkpointPath: String { Self.checkpointPath(for: outputPath) }
 
-    /// Builds the model and trainer for a new run, or restores them from the checkpoint.
-    public init(spec: ArchitectureSpec, inputShape: [Int], config: TrainingConfig, documents: [String: String],
-                outputPath: String, logPath: String?, resume: Bool,
-                makeObjective: (Autoencoder, TrainingConfig, RandomGenerator) throws -> Objective) throws {
-        self.outputPath = outputPath
-        self.logPath = logPath
-        try Self.checkWritable(outputPath)
+    /// Prepares a run on `data` (unscaled, as loaded): checks and locks the output, reads the
+    /// checkpoint on resume, restricts, splits and scales the data, builds the model and trainer.
+    /// Nothing is trained and no old file is changed until `run()`.
+    public init(_ request: TrainingRequest, data: Dataset,
+                makeObjective: (Autoencoder, TrainingConfig, RandomGenerator) throws -> Objective = { model, config, rng in
+                    try Variants.objective(model.spec.variant, model: model, loss: config.loss, rng: rng)
+                }) throws {
+        outputPath = request.outputPath
+        logPath = request.logPath ?? request.outputPath + ".log.jsonl"
+        resumed = request.resume
+        lock = try OutputLock(for: request.outputPath)
+        try checkFolderWritable(of: logPath)
         let ckptPath = Self.checkpointPath(for: outputPath)
-        var spec = spec, config = config, documents = documents
-        var saved: (SafeTensors, TrainerState)?
-        if resume {
+
+        // The run's settings: the request's, or on resume the checkpoint's with allowed changes.
+        var spec: ArchitectureSpec, config = request.config, scaler: Scaler?, classes = request.classes.map { $0.sorted() }
+        var saved: (ModelFile, TrainerState)?, restoredRateChanged = false
+        if request.resume {
             guard FileManager.default.fileExists(atPath: ckptPath) else {
-                throw BottleneckError.file(ckptPath, "no checkpoint to resume from (train without --resume first)")
+                throw BottleneckError.file(ckptPath, "no checkpoint to resume from (train without resuming first)")
             }
-            let file = try SafeTensors.read(ckptPath)
-            guard let arch = file.metadata["architecture"], let stateText = file.metadata["trainer"],
-                  let configText = file.metadata["training"] else {
-                throw BottleneckError.file(ckptPath, "not a Bottleneck checkpoint")
+            let file = try ModelFile.read(ckptPath, format: ModelFile.checkpointFormatName)
+            let docs = try ModelDocuments(file, source: ckptPath)
+            guard let stateText = file.documents[.trainer], let savedConfig = docs.training else {
+                throw BottleneckError.file(ckptPath, "not a Bottleneck checkpoint (no trainer state)")
             }
-            spec = try decodeJSON(ArchitectureSpec.self, arch, source: "\(ckptPath) (architecture)")
-            let savedConfig = try decodeJSON(TrainingConfig.self, configText, source: "\(ckptPath) (training)")
-            var wanted = savedConfig
-            wanted.epochs = config.epochs  // a resumed run may be extended; everything else must stay
-            config = wanted
-            for (k, v) in file.metadata where !["architecture", "trainer", "training", "format", "format_version"].contains(k) {
-                documents[k] = v
+            let state = try decodeJSON(TrainerState.self, stateText, source: "\(ckptPath) (trainer)")
+            config = try Self.resumedConfig(savedConfig, request: request.config, overrides: request.overrides,
+                                            epochsDone: state.history.count, checkpoint: ckptPath)
+            if let asked = request.architecture {
+                try Self.checkSameArchitecture(saved: docs.architecture, asked: asked, inputShape: data.sampleShape, checkpoint: ckptPath)
             }
-            saved = (file, try decodeJSON(TrainerState.self, stateText, source: "\(ckptPath) (trainer)"))
+            if let kind = request.scaling, !Self.sameScalingKind(docs.scaler, kind, data: data) {
+                throw ResumeConflict(setting: .scaling, checkpoint: ckptPath, saved: docs.scaler.kind.rawValue, requested: kind.rawValue)
+            }
+            if let asked = classes, asked != docs.classes {
+                throw ResumeConflict(setting: .classes, checkpoint: ckptPath, saved: Self.describe(docs.classes), requested: Self.describe(asked))
+            }
+            try TrainedModel.checkFeatures(data, expected: docs.featureNames, owner: "the checkpoint")
+            (spec, scaler, classes) = (docs.architecture, docs.scaler, docs.classes)
+            saved = (file, state)
+            restoredRateChanged = config.learningRate != savedConfig.learningRate
+        } else {
+            guard let asked = request.architecture else { throw BottleneckError("a fresh training run needs an architecture") }
+            spec = asked
+            try config.validate()
         }
+
+        // The data: checked, restricted, split, then scaled by statistics of the training part.
+        try validateFinite(data)
+        var data = data
+        if let classes { data = try data.restricted(toClasses: Set(classes)) }
+        var (train, validation): (Dataset, Dataset?) = config.validationFraction > 0
+            ? data.split(validationFraction: config.validationFraction, rng: RandomGenerator(seed: config.seed ^ 0x5A17)) : (data, nil)
+        let fitted = try scaler ?? Self.defaultScaler(for: train, kind: request.scaling ?? .unit)
+        train = try fitted.transform(train)
+        validation = try validation.map { try fitted.transform($0) }
+        (self.train, self.validation) = (train, validation)
+
         let rng = RandomGenerator(seed: config.seed)
-        let model = try Autoencoder(spec: spec, inputShape: inputShape, rng: rng)
+        let model = try Autoencoder(spec: spec, inputShape: data.sampleShape, rng: rng)
         trainer = try Trainer(model: model, objective: try makeObjective(model, config, rng), config: config, rng: rng)
-        if let (file, state) = saved { try trainer.restore(tensors: file.tensors, state: state, source: ckptPath) }
-        modelFile = ModelFile(architecture: model.spec, documents: documents)
-        try modelFile.setDocument("training", config)
-        trainer.onCheckpoint = { [unowned self] trainer, isBest in try self.saveCheckpoint(isBest: isBest) }
+        if let (file, state) = saved {
+            try trainer.restore(tensors: Dictionary(file.tensors, uniquingKeysWith: { a, _ in a }), state: state, source: ckptPath)
+            // The restored rate is the checkpoint's; a new base rate applies from here on (a
+            // schedule recomputes the rate from the base at every step anyway).
+            if restoredRateChanged && config.schedule == nil { trainer.optimizer.learningRate = config.learningRate }
+        }
+        bundle = TrainedModel(model: model, scaler: fitted, featureNames: data.featureNames, classes: classes,
+                              training: config, history: trainer.history.map(EpochSummary.init))
+        trainer.onCheckpoint = { [unowned self] _, isBest in try self.saveCheckpoint(isBest: isBest) }
     }
 
-    public func run(train: Dataset, validation: Dataset?) throws {
+    /// Trains to the configured epoch count (or early stop), saving after every epoch. A fresh
+    /// run replaces an old log; a resumed one appends to it.
+    public func run() throws {
+        guard lock != nil else { throw BottleneckError.file(outputPath, "this session has run already; start a new one") }
+        defer { lock = nil }
+        if !resumed { try writeAtomically(Data(), to: logPath) }
         try trainer.fit(train: train, validation: validation)
     }
 
     /// Checkpoint first (the resumable state), then the best model, then the log line.
     private func saveCheckpoint(isBest: Bool) throws {
-        var meta = modelFile.documents
-        meta["format"] = "bottleneck-checkpoint"
-        meta["architecture"] = try jsonString(modelFile.architecture)
-        meta["trainer"] = try jsonString(trainer.checkpointState)
-        try SafeTensors(tensors: trainer.checkpointTensors, metadata: meta).write(to: checkpointPath)
-        try modelFile.setDocument("history", trainer.history)
+        bundle.history = trainer.history.map(EpochSummary.init)
+        var checkpoint = try bundle.file(format: ModelFile.checkpointFormatName, tensors: trainer.checkpointTensors)
+        checkpoint.documents[.trainer] = try jsonString(trainer.checkpointState)
+        try checkpoint.write(to: checkpointPath)
         if isBest || !FileManager.default.fileExists(atPath: outputPath) {
-            try modelFile.save(model: trainer.model, to: outputPath)
+            try bundle.save(to: outputPath)
         }
-        if let logPath, let record = trainer.history.last {
+        if let record = trainer.history.last {
             try appendLine(try jsonString(record), to: logPath)
         }
     }
 
-    static func checkWritable(_ path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir), isDir.boolValue else {
-            throw BottleneckError.file(path, "its folder \(dir) does not exist")
+    /// The checkpoint's configuration with the request's `overrides` applied: changeable ones
+    /// honoured, others refused when they differ.
+    static func resumedConfig(_ saved: TrainingConfig, request: TrainingConfig, overrides: Set<TrainingSetting>,
+                              epochsDone: Int, checkpoint: String) throws -> TrainingConfig {
+        var c = saved
+        func take<T: Equatable>(_ setting: TrainingSetting, _ path: WritableKeyPath<TrainingConfig, T>) throws {
+            guard overrides.contains(setting), request[keyPath: path] != saved[keyPath: path] else { return }
+            guard TrainingSetting.changeableOnResume.contains(setting) else {
+                throw ResumeConflict(setting: setting, checkpoint: checkpoint, saved: describe(saved[keyPath: path]),
+                                     requested: describe(request[keyPath: path]))
+            }
+            c[keyPath: path] = request[keyPath: path]
         }
+        try take(.epochs, \.epochs)
+        try take(.batchSize, \.batchSize)
+        try take(.learningRate, \.learningRate)
+        try take(.optimizer, \.optimizer)
+        try take(.momentum, \.momentum)
+        try take(.weightDecay, \.weightDecay)
+        try take(.schedule, \.schedule)
+        try take(.clipNorm, \.clipNorm)
+        try take(.loss, \.loss)
+        try take(.seed, \.seed)
+        try take(.validationFraction, \.validationFraction)
+        try take(.patience, \.patience)
+        if overrides.contains(.epochs), c.epochs <= epochsDone {
+            throw BottleneckError.file(checkpoint, "has \(epochsDone) epochs done already; ask for more than \(epochsDone) epochs to continue")
+        }
+        try c.validate()
+        return c
+    }
+
+    static func checkSameArchitecture(saved: ArchitectureSpec, asked: ArchitectureSpec, inputShape: [Int], checkpoint: String) throws {
+        // Build the asked-for model the way the run would, so defaults filled in at build time compare equal.
+        let built = try Autoencoder(spec: asked, inputShape: inputShape, rng: RandomGenerator(seed: 0)).spec
+        guard built != saved else { return }
+        var savedLayers = saved, builtLayers = built
+        (savedLayers.variant, builtLayers.variant) = (nil, nil)
+        if savedLayers == builtLayers {
+            throw ResumeConflict(setting: .variant, checkpoint: checkpoint, saved: describe(saved.variant), requested: describe(built.variant))
+        }
+        throw ResumeConflict(setting: .architecture, checkpoint: checkpoint, saved: "'\(saved.name)'", requested: "'\(built.name)'"
+                             + (saved.name == built.name ? " with other layers" : ""))
+    }
+
+    /// Whether the checkpoint's scaler is what `kind` would fit (unit scaling of images is a fixed range).
+    static func sameScalingKind(_ scaler: Scaler, _ kind: Scaler.Kind, data: Dataset) -> Bool {
+        scaler.kind == kind || (kind == .unit && scaler.kind == .fixedRange && data.sampleShape.count == 3)
+    }
+
+    /// Image data arrives in [0, 1] already (bytes / 255): its unit scaling is kept fixed so every
+    /// image set maps the same way. Tabular data is fitted on the training part.
+    public static func defaultScaler(for data: Dataset, kind: Scaler.Kind) throws -> Scaler {
+        if kind == .unit && data.sampleShape.count == 3 { return .fixedRange(min: 0, max: 1) }
+        return try Scaler.fitted(kind, to: data.inputs, source: data.source)
+    }
+
+    static func describe<T>(_ value: T?) -> String {
+        guard let value else { return "none" }
+        guard let e = value as? Encodable, let s = try? jsonString(e) else { return "\(value)" }
+        return s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") ? String(s.dropFirst().dropLast()) : s
+    }
+}
+
+/// Throws one line when no file can be created in `path`'s folder (tried for real: permissions,
+/// read-only mounts and non-folders all fail the same way, also for root).
+func checkFolderWritable(of path: String) throws {
+    let dir = folder(of: path)
+    let probe = dir + "/.bottleneck-write-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard fd >= 0 else { throw unwritableFolder(dir, for: path) }
+    close(fd)
+    unlink(probe)
+}
+
+func folder(of path: String) -> String {
+    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    return dir.isEmpty ? "." : dir
+}
+
+func unwritableFolder(_ dir: String, for path: String) -> BottleneckError {
+    var isDir: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) { return .file(path, "its folder \(dir) does not exist") }
+    if !isDir.boolValue { return .file(path, "\(dir) is a file, not a folder") }
+    return .file(path, "its folder \(dir) cannot be written (\(String(cString: strerror(errno))))")
+}
+
+/// An exclusive lock on `<output>.lock`, held while a session lives. It is an flock, so the
+/// kernel releases it when the process ends, however it ends; a second run fails at once.
+final class OutputLock {
+    let path: String
+    private let fd: Int32
+
+    init(for output: String) throws {
+        path = output + ".lock"
+        let dir = folder(of: output)
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw unwritableFolder(dir, for: output) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                throw BottleneckError.file(output, "another training run is writing it (locked through \(path)); wait for it or choose another output")
+            }
+            // The holder before us may have removed the file after we opened it: lock the file
+            // that is at the path now, or two runs could hold locks on different files.
+            var opened = stat(), current = stat()
+            if fstat(fd, &opened) == 0, stat(path, &current) == 0, opened.st_ino == current.st_ino, opened.st_dev == current.st_dev {
+                self.fd = fd
+                return
+            }
+            close(fd)
+        }
+    }
+
+    deinit {
+        unlink(path)
+        close(fd)
     }
 }
 

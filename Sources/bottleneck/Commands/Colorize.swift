@@ -26,7 +26,7 @@ struct Colorize: ParsableCommand {
     @Flag(name: .long, help: "Print the scores as JSON.") var json = false
 
     func run() throws {
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let m = loaded.model
         guard m.inputShape.count == 3, m.inputShape[0] == 3 else {
             throw BottleneckError("model '\(m.spec.name)' takes \(formatShape(m.inputShape)) inputs (not colour): colorize needs a model trained with --variant colorize on colour images")

@@ -29,7 +29,7 @@ struct Compress: ParsableCommand {
     @Option(name: .long, help: "Images: plot the rate-distortion points to this SVG.") var rdSvg: String?
 
     func run() throws {
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let codec = try AutoencoderCodec(model: loaded.model, scaler: loaded.scaler)
         let samples: Tensor, source: String
         if !image.isEmpty {
@@ -37,6 +37,7 @@ struct Compress: ParsableCommand {
             source = image.count == 1 ? image[0] : "\(image.count) images"
         } else {
             let data = try LoadedSamples(dataOptions, split: try parseSplit(split), limit: limit).data
+            try loaded.checkFeatures(data)
             samples = data.inputs
             source = data.source
         }
@@ -134,7 +135,7 @@ struct Decompress: ParsableCommand {
     @Option(name: [.short, .long], help: "A folder (one PNG per image), a .png (grid), or .npy/.csv rows.") var output: String
 
     func run() throws {
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let codec = try AutoencoderCodec(model: loaded.model, scaler: loaded.scaler)
         let file = try CompressedCodes.read(input)
         let samples = try codec.decompress(file, source: input)

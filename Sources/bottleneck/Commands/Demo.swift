@@ -15,11 +15,10 @@ struct Demo: ParsableCommand {
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let modelPath = outputDir + "/conv.safetensors"
         let log = outputDir + "/training-log.jsonl"
-        try? FileManager.default.removeItem(atPath: log)
         let train = try Train.parse(["--preset", "conv", "--epochs", String(epochs), "--seed", String(seed), "--output", modelPath, "--log", log])
         try train.run()
 
-        let loaded = try LoadedModel(path: modelPath)
+        let loaded = try TrainedModel.load(modelPath)
         let test = try loaded.data(try DataOptions.parse([]))
         let metrics = try evaluateReconstruction(loaded.model, on: test)
         try writeText(try prettyJSON(metrics) + "\n", to: outputDir + "/metrics.json")

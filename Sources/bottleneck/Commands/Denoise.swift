@@ -38,7 +38,7 @@ struct Denoise: ParsableCommand {
     var noise: String?
 
     func run() throws {
-        let loaded = try LoadedModel(path: common.model)
+        let loaded = try TrainedModel.load(common.model)
         let noiseModel = try noise.map { try NoiseModel(parsing: $0) }
         if noiseModel != nil && common.clean != nil { throw BottleneckError("give --noise (corrupt clean inputs here) or --clean (references for noisy inputs), not both") }
         let inputs = try RestorationInputs.load(dataOptions, loaded: loaded, channels: loaded.model.inputShape.count == 3 ? loaded.model.inputShape[0] : nil)
@@ -49,7 +49,7 @@ struct Denoise: ParsableCommand {
 
 /// The shared flow of denoise and unwatermark: corrupt clean inputs (or load references), restore,
 /// score, write.
-func runRestoration(loaded: LoadedModel, inputs: RestorationInputs, common: RestorationOptions, dataOptions: DataOptions, label: String,
+func runRestoration(loaded: TrainedModel, inputs: RestorationInputs, common: RestorationOptions, dataOptions: DataOptions, label: String,
                     corrupt: ((Tensor, RandomGenerator) -> Tensor)?, restore: (Tensor) throws -> Tensor) throws {
     var clean: [Tensor]? = nil
     var degraded = inputs.batches

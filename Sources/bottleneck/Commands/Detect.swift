@@ -61,43 +61,37 @@ struct Detect: ParsableCommand {
         try checkOutputName(output, ".csv", "-o/--output")
         try checkOutputName(roc, ".svg", "--roc")
         try checkOutputName(histogram, ".svg", "--histogram")
-        let loaded = try LoadedModel(path: model)
-        let stored = try Detector.stored(in: loaded.file, source: model)
-        let kind = try score.map(AnomalyScore.named) ?? stored?.score ?? .mse
-        let scorer = try AnomalyScorer(model: loaded.model, score: kind,
-                                       elboSamples: elboSamples ?? (stored?.score == kind ? stored?.elboSamples : nil) ?? 8)
+        let loaded = try TrainedModel.load(model)
         let explicitNormal = try normalClasses.map { try parseClassList($0, flag: "--normal-classes") }
-        let trainedClasses = try loaded.file.document("classes", as: [Int].self, source: model).map(Set.init)
-        let normal = explicitNormal ?? stored?.normalClasses.map(Set.init) ?? trainedClasses
+        let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal)
+        let (kind, normal, scorer) = (policy.score, policy.normalClasses, try policy.scorer())
 
         // The scored data and its ground truth.
         let data = try loaded.data(dataOptions, split: dataSplit)
         let table = output != nil || dataOptions.window != nil ? try csvTable() : nil
         let anomalies = try groundTruth(data, table: table, normal: normal, explicit: explicitNormal != nil)
 
-        // The detector: a rule given now, the stored one, or the default rule.
         var report: [String] = []
         let detector: Detector
-        if rule == nil, !fit, let stored, stored.score == kind {
+        switch policy.choose(rule: rule, refit: fit) {
+        case .stored(let stored):
             detector = stored
             report.append("threshold \(fmt(stored.threshold)) (\(stored.rule), stored in the model file"
                           + (stored.fittedOn.map { "; fitted on \(kind.rawValue) scores of \($0)" } ?? "") + ")")
-        } else {
-            let chosen = rule ?? stored?.rule ?? .contamination(0.05)
+        case .fit(let chosen, let why):
             var trainingScores: [Float] = [], fittedOn: String? = nil
             if chosen.needsScores {
                 let (fitData, what) = try fittingData(loaded, scored: data, split: dataSplit, normal: normal)
                 trainingScores = try scorer.scores(fitData)
                 fittedOn = what
             }
-            detector = try Detector.fit(score: kind, rule: chosen, trainingScores: trainingScores, fittedOn: fittedOn,
-                                        normalClasses: normal.map { $0.sorted() }, elboSamples: scorer.elboSamples)
-            let why = rule != nil ? "" : (stored == nil ? " (no threshold given or stored: the default rule)" : " (the stored rule)")
-            report.append("threshold \(fmt(detector.threshold)) (\(chosen)" + (fittedOn.map { ", fitted now on \(kind.rawValue) scores of \($0)" } ?? "") + ")" + why)
+            detector = try policy.fit(chosen, trainingScores: trainingScores, fittedOn: fittedOn)
+            report.append("threshold \(fmt(detector.threshold)) (\(chosen)" + (fittedOn.map { ", fitted now on \(kind.rawValue) scores of \($0)" } ?? "") + ")"
+                          + (why.isEmpty ? "" : " (\(why))"))
             if fit {
                 try detector.store(inModelAt: model)
                 report.append("stored the detector in \(model)")
-            } else if stored == nil {
+            } else if loaded.detector == nil {
                 report.append("(store it in the model file with --fit)")
             }
         }
@@ -110,17 +104,7 @@ struct Detect: ParsableCommand {
             (scores, featureErrors) = (try scorer.scores(data), nil)
         }
         let flags = detector.flags(scores)
-        var summary = DetectionSummary(model: model, score: kind.rawValue, rule: detector.rule.description, threshold: detector.threshold,
-                                       samples: scores.count, flagged: flags.filter { $0 }.count)
-        if let anomalies {
-            summary.anomalies = anomalies.filter { $0 }.count
-            let c = DetectionMetrics.confusion(flags: flags, anomalies: anomalies)
-            (summary.precision, summary.recall, summary.f1, summary.falsePositiveRate) = (c.precision, c.recall, c.f1, c.falsePositiveRate)
-            if summary.anomalies! > 0 && summary.anomalies! < scores.count {
-                summary.auroc = try DetectionMetrics.auroc(scores: scores, anomalies: anomalies)
-                summary.auprc = try DetectionMetrics.averagePrecision(scores: scores, anomalies: anomalies)
-            }
-        }
+        let summary = try policy.summary(scores: scores, detector: detector, anomalies: anomalies, model: model)
 
         if let output {
             try writeResults(output, data: data, scores: scores, flags: flags, anomalies: anomalies, featureErrors: featureErrors,
@@ -188,7 +172,7 @@ struct Detect: ParsableCommand {
     }
 
     /// The data to fit a threshold rule on, and a description of it.
-    func fittingData(_ loaded: LoadedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
+    func fittingData(_ loaded: TrainedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
         var d: Dataset
         if let trainData {
             var o = dataOptions
@@ -246,21 +230,4 @@ struct Detect: ParsableCommand {
     }
 
     func fmt(_ v: Double) -> String { String(format: "%.6g", v) }
-}
-
-/// The figures `detect --json` prints.
-struct DetectionSummary: Encodable {
-    var model: String
-    var score: String
-    var rule: String
-    var threshold: Double
-    var samples: Int
-    var flagged: Int
-    var anomalies: Int?
-    var auroc: Double?
-    var auprc: Double?
-    var precision: Double?
-    var recall: Double?
-    var f1: Double?
-    var falsePositiveRate: Double?
 }

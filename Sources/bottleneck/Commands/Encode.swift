@@ -18,7 +18,7 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         guard let s = FashionMNIST.Split(rawValue: split) else { throw BottleneckError("--split must be train or test") }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let data = try loaded.data(dataOptions, split: s)
         loaded.model.eval()
         let codes = mapBatches(data) { loaded.model.encode($0) }
@@ -42,7 +42,7 @@ struct Decode: ParsableCommand {
     @Option(name: [.short, .long], help: "Output: .png grid, .npy or .csv.") var output = "decoded.png"
 
     func run() throws {
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let table = try readTable(codes, ignoring: ["label"])
         let codeSize = loaded.model.codeShape.reduce(1, *)
         guard table.shape.count == 2, table.shape[1] == codeSize else {

@@ -2,24 +2,11 @@ import ArgumentParser
 import Bottleneck
 import Foundation
 
-/// Loads a model file and the data to run it on, scaled as the model was trained.
-struct LoadedModel {
-    let model: Autoencoder
-    let file: ModelFile
-    let scaler: Scaler
-
-    init(path: String) throws {
-        (model, file, _) = try ModelFile.load(path)
-        scaler = try file.document("scaling", as: Scaler.self, source: path) ?? Scaler(.none)
-    }
-
-    /// `split`'s data from the options (Fashion-MNIST's test split by default), checked and scaled.
+extension TrainedModel {
+    /// `split`'s data from the options (Fashion-MNIST's test split by default), checked and
+    /// scaled as the model was trained.
     func data(_ options: DataOptions, split: FashionMNIST.Split = .test, path: String? = nil) throws -> Dataset {
-        var d = try DataSource.load(try options.request(path: path), split: split)
-        try validateFinite(d)
-        try model.checkInput(d.sampleShape, source: d.source)
-        d.inputs = try scaler.transform(d.inputs)
-        return d
+        try prepare(try DataSource.load(try options.request(path: path), split: split))
     }
 }
 
@@ -37,7 +24,7 @@ struct Eval: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics as JSON.") var json = false
 
     func run() throws {
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let data = try loaded.data(dataOptions)
         let m = try evaluateReconstruction(loaded.model, on: data)
         if json { print(try prettyJSON(m)); return }

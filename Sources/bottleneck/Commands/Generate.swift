@@ -14,7 +14,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         guard count >= 1 else { throw BottleneckError("--count must be at least 1") }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let samples = try Generation.sample(loaded.model, count: count, rng: RandomGenerator(seed: seed))
         if output.lowercased().hasSuffix(".npy") {
             try NPYArray.write(try loaded.scaler.inverseTransform(samples), to: output)
@@ -39,7 +39,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         guard steps >= 2 else { throw BottleneckError("--steps must be at least 2") }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let data = try loaded.data(dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.count).contains(i) {
             throw BottleneckError("\(flag) \(i) is outside the data's \(data.count) samples")

@@ -37,7 +37,7 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         guard [mask, rect, randomHoles].compactMap({ $0 }).count == 1 else { throw BottleneckError("give exactly one of --mask, --rect or --random-holes") }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         guard loaded.model.inputShape.count == 3 else {
             throw BottleneckError("model '\(loaded.model.spec.name)' takes \(formatShape(loaded.model.inputShape)) samples: inpainting needs an image model")
         }

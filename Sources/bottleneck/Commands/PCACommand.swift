@@ -25,7 +25,8 @@ struct PCACommand: ParsableCommand {
         let test = try DataSource.load(try dataOptions.request(path: testData ?? dataOptions.data), split: .test)
         try validateFinite(train)
         try validateFinite(test)
-        let loaded = try compare.map { try LoadedModel(path: $0) }
+        let loaded = try compare.map { try TrainedModel.load($0) }
+        try loaded?.checkFeatures(test)
         try loaded?.model.checkInput(test.sampleShape, source: test.source)
         // With a model, PCA sees the data as the model does: both errors in its scaled units.
         let baseline = try PCABaseline(components: components, train: train, test: test,

@@ -46,11 +46,13 @@ struct ProbeCommand: ParsableCommand {
         if testData == nil, let d = dataOptions.data, d != "fashion-mnist" {
             throw BottleneckError("--data \(d) needs --test-data too: the probe is measured on samples it was not trained on")
         }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let train = try LoadedSamples(dataOptions, split: .train, limit: trainLimit).data
         let test = try LoadedSamples(dataOptions, split: .test, path: testData ?? dataOptions.data, limit: testLimit).data
         guard let trainLabels = train.labels else { throw BottleneckError("\(train.source): the probe needs labels (--labels or --label-column)") }
         guard let testLabels = test.labels else { throw BottleneckError("\(test.source): the probe needs labels (--labels or --label-column)") }
+        try loaded.checkFeatures(train)
+        try loaded.checkFeatures(test)
         let codeModel = Embedder.model(loaded.model, loaded.scaler)
         var results: [ProbeResult] = []
         results.append(try LinearProbe.evaluate("codes (\(loaded.model.spec.name))", train: try codeModel.embed(train.inputs, source: train.source),

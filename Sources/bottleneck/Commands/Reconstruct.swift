@@ -19,7 +19,7 @@ struct Reconstruct: ParsableCommand {
 
     func run() throws {
         guard count >= 1 else { throw BottleneckError("--count must be at least 1") }
-        let loaded = try LoadedModel(path: model)
+        let loaded = try TrainedModel.load(model)
         let data = try loaded.data(dataOptions)
         guard start >= 0, start < data.count else { throw BottleneckError("--start must be in 0..<\(data.count)") }
         let n = min(count, data.count - start)

@@ -34,7 +34,8 @@ struct Index: ParsableCommand {
         let samples = try LoadedSamples(dataOptions, split: try parseSplit(split), limit: limit)
         let embedder: Embedder
         if let model {
-            let loaded = try LoadedModel(path: model)
+            let loaded = try TrainedModel.load(model)
+            try loaded.checkFeatures(samples.data)
             embedder = .model(loaded.model, loaded.scaler)
         } else if let pca {
             embedder = .pca(try PCA.fit(samples.data.inputs.flattened(), components: pca))
@@ -91,7 +92,7 @@ struct Search: ParsableCommand {
         }
         let loadStart = Date()
         let idx = try SearchIndex.read(index)
-        let loaded = try model.map { try LoadedModel(path: $0) }
+        let loaded = try model.map { try TrainedModel.load($0) }
         let embedder = try idx.embedder(model: loaded.map { ($0.model, $0.scaler, model!) }, source: index)
         let searcher = try idx.searcher(metric: try metric.map(DistanceMetric.named))
         let loadSeconds = Date().timeIntervalSince(loadStart)
@@ -104,6 +105,7 @@ struct Search: ParsableCommand {
         } else {
             let samples = try LoadedSamples(dataOptions, split: try parseSplit(split), limit: evaluate ? limit : nil)
             var data = samples.data
+            try loaded?.checkFeatures(data)
             if let queryIndex {
                 let rows = try parseIndexList(queryIndex, flag: "--query-index", count: data.count)
                 data = data.subset(rows)

@@ -22,7 +22,7 @@ struct Summary: ParsableCommand {
     func run() throws {
         let m: Autoencoder
         if let model {
-            m = try ModelFile.load(model).0
+            m = try TrainedModel.load(model).model
         } else {
             let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
             guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {

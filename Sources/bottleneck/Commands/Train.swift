@@ -30,39 +30,61 @@ struct ModelChoice: ParsableArguments {
 }
 
 struct TrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Epochs to train (a resumed run continues up to this count).") var epochs = 5
-    @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch.") var batchSize = 128
-    @Option(name: .long, help: "Learning rate.") var lr: Float = 1e-3
-    @Option(name: .long, help: "Optimizer: adam, adamw or sgd.") var optimizer = "adam"
-    @Option(name: .long, help: "SGD momentum.") var momentum: Float = 0.9
-    @Option(name: .long, help: "Weight decay (L2 for adam/sgd, decoupled for adamw).") var weightDecay: Float = 0
+    // Optional so a resumed run can tell the flags given from the defaults (`overrides`).
+    @Option(name: .long, help: "Epochs to train; a resumed run continues up to this count (default 5).") var epochs: Int?
+    @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch (default 128).") var batchSize: Int?
+    @Option(name: .long, help: "Learning rate (default 0.001).") var lr: Float?
+    @Option(name: .long, help: "Optimizer: adam, adamw or sgd (default adam).") var optimizer: String?
+    @Option(name: .long, help: "SGD momentum (default 0.9).") var momentum: Float?
+    @Option(name: .long, help: "Weight decay (L2 for adam/sgd, decoupled for adamw; default 0).") var weightDecay: Float?
     @Option(name: .long, help: "Learning-rate schedule: constant, step:K[:GAMMA], cosine[:T[:MIN]], warmup:W[+...].") var schedule: String?
     @Option(name: .long, help: "Clip gradients to this global L2 norm.") var clipNorm: Float?
-    @Option(name: .long, help: "Reconstruction loss: mse, l1, rmse, bce, bce-logits.") var loss = "mse"
-    @Option(name: .long, help: "Seed for weights, shuffling and noise.") var seed: UInt64 = 0
-    @Option(name: .long, help: "Fraction of the training data held out for validation.") var validation = 0.0
+    @Option(name: .long, help: "Reconstruction loss: mse, l1, rmse, bce, bce-logits (default mse).") var loss: String?
+    @Option(name: .long, help: "Seed for weights, shuffling and noise (default 0).") var seed: UInt64?
+    @Option(name: .long, help: "Fraction of the training data held out for validation (default 0).") var validation: Double?
     @Option(name: .long, help: "Early stopping: epochs without validation improvement (holds out 10% if --validation is 0).") var patience: Int?
 
     func config() throws -> TrainingConfig {
         var c = TrainingConfig()
-        c.epochs = epochs
-        c.batchSize = batchSize
-        c.learningRate = lr
-        c.optimizer = optimizer.lowercased()
-        c.momentum = momentum
-        c.weightDecay = weightDecay
+        if let epochs { c.epochs = epochs }
+        if let batchSize { c.batchSize = batchSize }
+        if let lr { c.learningRate = lr }
+        if let optimizer { c.optimizer = optimizer.lowercased() }
+        if let momentum { c.momentum = momentum }
+        if let weightDecay { c.weightDecay = weightDecay }
         c.schedule = try schedule.map { try LearningRateSchedule(parsing: $0) }
         c.clipNorm = clipNorm
-        guard let l = LossKind(rawValue: loss.lowercased()) else {
-            throw BottleneckError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(loss)'")
+        if let loss {
+            guard let l = LossKind(rawValue: loss.lowercased()) else {
+                throw BottleneckError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(loss)'")
+            }
+            c.loss = l
         }
-        c.loss = l
-        c.seed = seed
-        c.validationFraction = patience != nil && validation == 0 ? 0.1 : validation
+        if let seed { c.seed = seed }
+        let v = validation ?? 0
+        c.validationFraction = patience != nil && v == 0 ? 0.1 : v
         c.patience = patience
         try c.validate()
         return c
     }
+
+    /// The settings given on the command line (a resumed run applies these only).
+    var overrides: Set<TrainingSetting> {
+        let given: [(TrainingSetting, Bool)] = [
+            (.epochs, epochs != nil), (.batchSize, batchSize != nil), (.learningRate, lr != nil), (.optimizer, optimizer != nil),
+            (.momentum, momentum != nil), (.weightDecay, weightDecay != nil), (.schedule, schedule != nil), (.clipNorm, clipNorm != nil),
+            (.loss, loss != nil), (.seed, seed != nil), (.validationFraction, validation != nil || patience != nil), (.patience, patience != nil),
+        ]
+        return Set(given.filter(\.1).map(\.0))
+    }
+
+    /// The flag that sets each setting, for messages.
+    static let flags: [TrainingSetting: String] = [
+        .epochs: "--epochs", .batchSize: "--batch-size", .learningRate: "--lr", .optimizer: "--optimizer", .momentum: "--momentum",
+        .weightDecay: "--weight-decay", .schedule: "--schedule", .clipNorm: "--clip-norm", .loss: "--loss", .seed: "--seed",
+        .validationFraction: "--validation", .patience: "--patience", .architecture: "--preset/--arch", .variant: "--variant",
+        .scaling: "--scaling", .classes: "--classes",
+    ]
 }
 
 struct Train: ParsableCommand {
@@ -100,62 +122,41 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try training.config()
-        let classSet = try classes.map { try parseClassList($0, flag: "--classes") }
-        var raw = try DataSource.load(try dataOptions.request(), split: .train)
-        if let classSet { raw = try raw.restricted(toClasses: classSet) }
-        let (data, scaler) = try prepareTrainingData(raw, scaling: scaling,
-                                                     resumeFrom: resume ? TrainingSession.checkpointPath(for: output) : nil)
-        var spec = try model.spec(for: data.sampleShape)
-        if let v = try variant.spec(default: spec.variant) { spec = model.arch == nil ? Variants.adapt(spec, to: v) : withVariant(spec, v) }
-        var documents = ["scaling": try jsonString(scaler)]
-        if let classSet { documents["classes"] = try jsonString(classSet.sorted()) }  // detect's default normal classes
-        let session = try TrainingSession(spec: spec, inputShape: data.sampleShape, config: config, documents: documents,
-                                          outputPath: output, logPath: log ?? output + ".log.jsonl", resume: resume) { model, config, rng in
-            try Variants.objective(model.spec.variant, model: model, loss: config.loss, rng: rng)
+        let raw = try DataSource.load(try dataOptions.request(), split: .train)
+        // On resume the architecture comes from the checkpoint unless a flag asks for one.
+        let asksForVariant = try variant.spec(default: nil) != nil
+        let asksForModel = model.preset != nil || model.arch != nil || model.codeSize != nil || model.linearCode || asksForVariant
+        var spec: ArchitectureSpec?
+        if !resume || asksForModel {
+            var s = try model.spec(for: raw.sampleShape)
+            if let v = try variant.spec(default: s.variant) {
+                if model.arch == nil { s = Variants.adapt(s, to: v) } else { s.variant = v }
+            }
+            spec = s
         }
-        let (train, validation) = config.validationFraction > 0
-            ? data.split(validationFraction: config.validationFraction, rng: RandomGenerator(seed: config.seed ^ 0x5A17)) : (data, nil)
+        var request = TrainingRequest(outputPath: output, architecture: spec, config: config)
+        request.overrides = training.overrides
+        request.scaling = try scaling.map { name in
+            guard let kind = Scaler.Kind(rawValue: name) else {
+                throw BottleneckError("--scaling must be one of \(Scaler.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+            }
+            return kind
+        }
+        request.classes = try classes.map { try parseClassList($0, flag: "--classes") }
+        request.logPath = log
+        request.resume = resume
+        let session: TrainingSession
+        do { session = try TrainingSession(request, data: raw) } catch let e as ResumeConflict {
+            throw BottleneckError(e.message(naming: TrainingOptions.flags[e.setting] ?? e.setting.rawValue))
+        }
         let m = session.trainer.model
-        print("training \(m.spec.name) (\(m.parameterCount) parameters, code \(formatShape(m.codeShape))) on \(train.count) samples of \(formatShape(train.sampleShape))"
-              + (validation.map { ", validating on \($0.count)" } ?? "")
+        print("training \(m.spec.name) (\(m.parameterCount) parameters, code \(formatShape(m.codeShape))) on \(session.train.count) samples of \(formatShape(session.train.sampleShape))"
+              + (session.validation.map { ", validating on \($0.count)" } ?? "")
               + (resume ? ", resuming after epoch \(session.trainer.epochsDone)" : ""))
         var progress = ProgressPrinter()
         session.trainer.onBatch = { progress.batch($0) }
         session.trainer.onEpoch = { progress.epoch($0) }
-        try session.run(train: train, validation: validation)
-        print("saved \(output) (best epoch by \(validation == nil ? "training" : "validation") loss)")
+        try session.run()
+        print("saved \(output) (best epoch by \(session.validation == nil ? "training" : "validation") loss)")
     }
-}
-
-/// Validates and scales training data. A resumed run reuses the checkpoint's scaling so the
-/// numbers the model sees do not change.
-func prepareTrainingData(_ data: Dataset, scaling: String?, resumeFrom checkpoint: String?) throws -> (Dataset, Scaler) {
-    try validateFinite(data)
-    var scaler: Scaler
-    if let checkpoint, FileManager.default.fileExists(atPath: checkpoint),
-       let saved = try SafeTensors.read(checkpoint).metadata["scaling"] {
-        scaler = try decodeJSON(Scaler.self, saved, source: "\(checkpoint) (scaling)")
-    } else {
-        let kindName = scaling ?? "unit"
-        guard let kind = Scaler.Kind(rawValue: kindName) else {
-            throw BottleneckError("--scaling must be one of \(Scaler.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kindName)'")
-        }
-        scaler = try defaultScaler(for: data, kind: kind)
-    }
-    var scaled = data
-    scaled.inputs = try scaler.transform(data.inputs)
-    return (scaled, scaler)
-}
-
-/// Image data arrives in [0, 1] already (bytes / 255): its unit scaling is kept fixed so every
-/// image set maps the same way. Tabular data is fitted on the training set.
-func defaultScaler(for data: Dataset, kind: Scaler.Kind) throws -> Scaler {
-    if kind == .unit && data.sampleShape.count == 3 { return .fixedRange(min: 0, max: 1) }
-    return try Scaler.fitted(kind, to: data.inputs, source: data.source)
-}
-
-func withVariant(_ spec: ArchitectureSpec, _ v: VariantSpec) -> ArchitectureSpec {
-    var s = spec
-    s.variant = v
-    return s
 }

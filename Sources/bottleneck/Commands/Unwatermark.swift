@@ -23,7 +23,7 @@ struct Unwatermark: ParsableCommand {
     var addWatermark = false
 
     func run() throws {
-        let loaded = try LoadedModel(path: common.model)
+        let loaded = try TrainedModel.load(common.model)
         let spec = loaded.model.spec.variant
         let mark = spec?.kind == "unwatermark" ? try Variants.watermark(spec!) : try Watermark()
         if addWatermark && common.clean != nil { throw BottleneckError("give --add-watermark (mark clean inputs here) or --clean (references for marked inputs), not both") }

@@ -28,7 +28,7 @@ struct RestorationInputs {
 
     /// Loads `path` (or `--data`). Images are converted to `channels` (nil: as stored); a colour
     /// image for a 1-channel model is an error, not a silent conversion.
-    static func load(_ options: DataOptions, path: String? = nil, loaded: LoadedModel, channels: Int?) throws -> RestorationInputs {
+    static func load(_ options: DataOptions, path: String? = nil, loaded: TrainedModel, channels: Int?) throws -> RestorationInputs {
         let p = path ?? options.data
         if isImagePath(p), let p {
             let files = try Patches.imageFiles(p)
@@ -50,6 +50,7 @@ struct RestorationInputs {
         }
         var data = try DataSource.load(try options.request(path: p), split: .test)
         try validateFinite(data)
+        try loaded.checkFeatures(data)
         data.inputs = try loaded.scaler.transform(data.inputs)
         let s = data.sampleShape
         let isImage = s.count == 3 && (s[0] == 1 || s[0] == 3)
