@@ -62,3 +62,24 @@ func describeDecodingError(_ error: Error) -> String {
     default: return "\(error)"
     }
 }
+
+/// The first of `keys` (in sorted order, so the message is the same every run) that is not in
+/// `known`, or nil: documents are checked against the keys each reader knows, so a misspelt key
+/// is an error instead of a silently applied default.
+public func firstUnknownKey<Keys: Sequence>(_ keys: Keys, known: [String]) -> String? where Keys.Element == String {
+    keys.sorted().first { !known.contains($0) }
+}
+
+/// A coding key of any name, for reading an object whose keys are checked against a list.
+public struct AnyCodingKey: CodingKey, Hashable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { return nil }
+}
+
+extension JSONValue {
+    /// A Float as a JSON number written in its shortest form (0.002, not 0.0020000000949949026).
+    public static func float(_ value: Float) -> JSONValue { .number(Double("\(value)") ?? Double(value)) }
+}
