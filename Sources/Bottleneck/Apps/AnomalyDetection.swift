@@ -31,7 +31,7 @@ public struct AnomalyScorer {
 
     public init(model: Autoencoder, score: AnomalyScore, elboSamples: Int = 8, seed: UInt64 = 0) throws {
         if score == .elbo && !model.isVariational {
-            throw BottleneckError("--score elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind ?? "plain") autoencoder (use mse or l1)")
+            throw BottleneckError("--score elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder (use mse or l1)")
         }
         guard elboSamples >= 1 else { throw BottleneckError("--elbo-samples must be at least 1, got \(elboSamples)") }
         self.model = model
@@ -145,8 +145,8 @@ public struct AnomalyScorer {
     }
 
     private var likelihood: VariationalObjective.Likelihood {
-        guard let v = model.spec.variant, let s = Variants.Options(v).stringOrNil("likelihood") else { return .bernoulli }
-        return VariationalObjective.Likelihood(rawValue: s) ?? .bernoulli
+        guard case .vae(_, _, let likelihood)? = model.spec.variant?.kind else { return .bernoulli }
+        return likelihood
     }
 
     /// The `count` features with the largest errors in row `row` of `featureErrors`, largest first.

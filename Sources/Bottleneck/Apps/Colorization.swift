@@ -42,7 +42,7 @@ public enum Colorization {
     /// images larger than the model's input are coloured in overlapping tiles.
     public static func colorize(_ model: Autoencoder, gray: Tensor, keepLuma: Bool) throws -> Tensor {
         guard model.inputShape.count == 3, model.inputShape[0] == 3 else {
-            throw BottleneckError("model '\(model.spec.name)' takes \(formatShape(model.inputShape)) inputs, not colour images: colorize needs a model trained with --variant colorize on colour images (--color)")
+            throw BottleneckError("model '\(model.spec.name)' takes \(formatShape(model.inputShape)) inputs, not colour images: colorize needs a model trained as variant colorize on colour images")
         }
         let input = try replicated(gray)
         let out = try Restoration.applyAnySize(model, to: input)
@@ -51,9 +51,8 @@ public enum Colorization {
 
     /// Whether a model's variant asks for its luma to be kept (colorize models: yes unless keep_luma is false).
     public static func keepsLuma(_ model: Autoencoder) -> Bool {
-        guard let v = model.spec.variant, v.kind == "colorize" else { return false }
-        if case .bool(false)? = v.options["keep_luma"] { return false }
-        return true
+        guard case .colorize(let keepLuma)? = model.spec.variant?.kind else { return false }
+        return keepLuma
     }
 }
 
@@ -96,7 +95,7 @@ public enum Patches {
     /// Every PNG/JPEG of a folder (or one file) as a [C, H, W] tensor in [0, 1], by sorted name,
     /// optionally shrunk by an integer factor (bilinear).
     public static func loadImages(_ path: String, channels: Int, downscale: Int = 1) throws -> (images: [Tensor], names: [String]) {
-        guard downscale >= 1 else { throw BottleneckError("--downscale must be at least 1, got \(downscale)") }
+        guard downscale >= 1 else { throw BottleneckError.invalid(.downscale, "must be at least 1, got \(downscale)") }
         let files = try imageFiles(path)
         let images = try files.map { f -> Tensor in
             var image = try Image.read(f).converted(toChannels: channels)
