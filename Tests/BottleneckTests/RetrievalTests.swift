@@ -144,7 +144,7 @@ final class RetrievalTests: XCTestCase {
         XCTAssertThrowsError(try back.embedder(model: (modelA, Scaler(), "a.safetensors"), source: path)) { e in
             XCTAssertTrue("\(e)".contains("another model"), "a different scaling is a different model: \(e)")
         }
-        XCTAssertThrowsError(try back.embedder(model: nil, source: path)) { e in XCTAssertTrue("\(e)".contains("--model"), "\(e)") }
+        XCTAssertThrowsError(try back.embedder(model: nil, source: path)) { e in XCTAssertTrue("\(e)".contains("give that model"), "\(e)") }
         // A model file is not an index.
         var file = ModelFile(architecture: modelA.spec)
         try file.setDocument("scaling", scaler)
