@@ -213,6 +213,33 @@ final class TypedConfigTests: XCTestCase {
         XCTAssertEqual(try decode(#"{"kind":"unwatermark","options":{"opacity":"0.3-0.7","text":"SAMPLE"}}"#), VariantSpec(.unwatermark()))
     }
 
+    /// Format-1 model files stored every variant flag given, whatever the variant; those knobs
+    /// (ignored then) are dropped when a model file is read, while architecture files stay strict
+    /// and names no variant reads stay errors everywhere.
+    func testModelFilesWithAnotherVariantsKnobStillLoad() throws {
+        let formatOne: [CodingUserInfoKey: Any] = [VariantSpec.formatOneOptions: true]
+        let stale = #"{"kind":"denoising","options":{"noise":"mask:0.2","beta":2,"weight":0.1}}"#
+        XCTAssertEqual(try decodeJSON(VariantSpec.self, stale, source: "m", userInfo: formatOne), VariantSpec(.denoising(noise: .masking(fraction: 0.2))))
+        XCTAssertThrowsError(try decodeJSON(VariantSpec.self, stale, source: "m"))
+        XCTAssertEqual(try decodeJSON(VariantSpec.self, #"{"kind":"sparse","options":{"rate":0.1,"weight":0.001}}"#, source: "m", userInfo: formatOne),
+                       VariantSpec(.sparse(.l1(weight: 0.001))))
+        assertBottleneckError(["m: variant option 'betta' is not known"]) {
+            _ = try decodeJSON(VariantSpec.self, #"{"kind":"vae","options":{"betta":2}}"#, source: "m", userInfo: formatOne)
+        }
+        // Through ModelFile.load, which reads model files that way.
+        let spec = ArchitectureSpec(name: "d", encoder: [LayerSpec("flatten"), LayerSpec("linear", ["out": .number(4)])],
+                                    decoder: [LayerSpec("linear", ["out": .number(6)])], variant: VariantSpec(.denoising()))
+        let model = try Autoencoder(spec: spec, inputShape: [6], rng: RandomGenerator(seed: 0))
+        let path = dir + "/stale.safetensors"
+        try ModelFile(architecture: model.spec).save(model: model, to: path)
+        let file = try SafeTensors.read(path)
+        var meta = file.metadata
+        meta["architecture"] = try XCTUnwrap(meta["architecture"]).replacingOccurrences(of: #""noise":"gaussian:0.3""#, with: #""noise":"gaussian:0.3","beta":2"#)
+        XCTAssertTrue(meta["architecture"]!.contains("beta"))
+        try SafeTensors(tensors: file.names.map { ($0, file.tensors[$0]!) }, metadata: meta).write(to: path)
+        XCTAssertEqual(try ModelFile.load(path).1.architecture.variant, VariantSpec(.denoising()))
+    }
+
     // MARK: Every optimizer step goes through the trainer
 
     /// A small AAE on random data: 64 samples of 6 values, code of 2.

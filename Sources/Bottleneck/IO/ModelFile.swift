@@ -41,7 +41,7 @@ public struct ModelFile {
         guard file.metadata["format"] == formatName, let archText = file.metadata["architecture"] else {
             throw BottleneckError.file(path, "not a Bottleneck model file (no architecture in its metadata)")
         }
-        let arch = try decodeJSON(ArchitectureSpec.self, archText, source: "\(path) (architecture)")
+        let arch = try decodeJSON(ArchitectureSpec.self, archText, source: "\(path) (architecture)", userInfo: [VariantSpec.formatOneOptions: true])
         guard let inputShape = arch.inputShape else { throw BottleneckError.file(path, "architecture has no input shape") }
         let model = try Autoencoder(spec: arch, inputShape: inputShape, rng: RandomGenerator(seed: 0))
         try model.load(stateDict: file.tensors.filter { !isAuxiliaryTensor($0.key) }, from: path)

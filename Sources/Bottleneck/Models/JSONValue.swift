@@ -45,8 +45,12 @@ public func jsonString<T: Encodable>(_ value: T) throws -> String {
     return String(decoding: try e.encode(value), as: UTF8.self)
 }
 
-public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String) throws -> T {
-    do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+/// Decodes `text`; an error names `source` and what is wrong in one line. `userInfo` reaches the
+/// types' decoders (e.g. `VariantSpec.formatOneOptions`).
+public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String, userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+    let decoder = JSONDecoder()
+    decoder.userInfo = userInfo
+    do { return try decoder.decode(type, from: Data(text.utf8)) } catch {
         throw BottleneckError("\(source): \(describeDecodingError(error))")
     }
 }

@@ -181,13 +181,26 @@ extension VariantSpec {
 }
 
 extension VariantSpec: Codable {
+    /// Decoding option (`userInfo[formatOneOptions] = true`) for documents written by Bottleneck
+    /// itself in format 1, which stored every variant flag given whatever the variant: an option
+    /// that belongs to another variant (a `beta` on a denoising model, a `rate` with the l1
+    /// penalty) is dropped, as it was ignored then. Names no variant reads stay errors, and so do
+    /// bad values. Architecture files written by people are read strictly.
+    public static let formatOneOptions = CodingUserInfoKey(rawValue: "bottleneck.variant.formatOneOptions")!
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AnyCodingKey.self)
         if let key = firstUnknownKey(c.allKeys.map(\.stringValue), known: ["kind", "options"]) {
             throw BottleneckError("variant key '\(key)' is not known (known: kind, options)")
         }
-        try self.init(kind: try c.decode(String.self, forKey: AnyCodingKey("kind")),
-                      options: try c.decodeIfPresent([String: JSONValue].self, forKey: AnyCodingKey("options")) ?? [:])
+        let kind = try c.decode(String.self, forKey: AnyCodingKey("kind"))
+        var options = try c.decodeIfPresent([String: JSONValue].self, forKey: AnyCodingKey("options")) ?? [:]
+        if decoder.userInfo[Self.formatOneOptions] as? Bool == true, let own = VariantKind.optionKeys[kind] {
+            let anyKind = Set(VariantKind.optionKeys.values.joined())
+            options = options.filter { key, _ in own.contains(key) || key == "consistency" || !anyKind.contains(key) }
+            if kind == "sparse", (options["penalty"] ?? .string("l1")) == .string("l1") { options["rate"] = nil }
+        }
+        try self.init(kind: kind, options: options)
     }
 
     public func encode(to encoder: Encoder) throws {
