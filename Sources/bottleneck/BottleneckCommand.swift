@@ -17,9 +17,15 @@ struct BottleneckCommand: ParsableCommand {
                       Summary.self, PCACommand.self, Detect.self, Denoise.self, Inpaint.self, Colorize.self, Unwatermark.self,
                       PatchesCommand.self, Index.self, Search.self, ProbeCommand.self, Compress.self, Decompress.self, Bench.self, Compare.self])
 
-    /// Allocator tuning first (training re-allocates the same large buffers every step), then the command.
+    /// Allocator tuning first (training re-allocates the same large buffers every step), then the
+    /// command; any error ends it with one line (`exitReporting`).
     static func main() {
         MemoryTuning.keepFreedMemory()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exitReporting(error)
+        }
     }
 }

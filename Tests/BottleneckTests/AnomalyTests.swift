@@ -164,7 +164,7 @@ final class AnomalyTests: XCTestCase {
         let spec = Variants.adapt(ArchitectureSpec(name: "vae",
             encoder: [LayerSpec("flatten"), LayerSpec("linear", ["out": .number(64)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(8)])],
             decoder: [LayerSpec("linear", ["out": .number(64)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(784)]), LayerSpec("sigmoid")]),
-            to: VariantSpec(kind: "vae"))
+            to: VariantSpec(.vae()))
         let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 4))
         let data = FMNIST.test.subset(Array(0..<500))
         let scores = try AnomalyScorer(model: model, score: .elbo, elboSamples: 16).scores(data)

@@ -132,6 +132,35 @@ final class CLITests: XCTestCase {
         try expectError(["train", "--image-size", "big"], ["--image-size"])
     }
 
+    /// Typed flags: a bad value is refused before anything runs, in one line naming the flag
+    /// (range checks are the library's, named by the flag the CLI maps the field to).
+    func testTypedFlagsRefuseBadValuesNamingTheFlag() throws {
+        try expectError(["train", "--lr", "-1"], ["--lr must be a positive number, got -1"])
+        try expectError(["train", "--batch-size", "0"], ["--batch-size must be at least 1, got 0"])
+        try expectError(["train", "-b", "0"], ["--batch-size"])
+        try expectError(["train", "--optimizer", "rmsprop"], ["--optimizer", "'rmsprop'", "adamw"])
+        try expectError(["train", "--momentum", "0.5"], ["--momentum applies to sgd only, not adam"])
+        try expectError(["train", "--optimizer", "sgd", "--weight-decay", "-0.1"], ["--weight-decay must be zero or positive"])
+        try expectError(["train", "--validation", "1.5"], ["--validation must be in [0, 1)"])
+        try expectError(["train", "--scaling", "log"], ["--scaling", "'log'", "standard"])
+        try expectError(["train", "--variant", "vea"], ["--variant", "'vea' is not known", "vae"])
+        try expectError(["train", "--variant", "vae", "--noise", "gaussian:0.3"], ["--noise is not known for vae"])
+        try expectError(["train", "--variant", "sparse", "--sparsity", "kl", "--rate", "2"], ["--rate must be in (0, 1), got 2"])
+        try expectError(["train", "--likelihood", "poisson"], ["--likelihood", "'poisson'", "gaussian"])
+        try expectError(["train", "--prior", "mixture:1"], ["--prior", "mixture:1"])
+        try expectError(["train", "--window", "1"], ["--window must be at least 2"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
+    }
+
+    /// Unknown keys in an architecture file are refused naming the file, the layer and the key.
+    func testUnknownKeysInArchitectureFileAreRefused() throws {
+        _ = write("bais.json", Data(#"{"name": "x", "encoder": [{"type": "flatten"}, {"type": "linear", "out": 8, "bais": false}], "decoder": [{"type": "linear", "out": 784}]}"#.utf8))
+        try expectError(["summary", "--arch", "bais.json"], ["bais.json", "encoder layer 1 (linear)", "unknown key 'bais'"])
+        _ = write("betta.json", Data(#"{"name": "x", "encoder": [{"type": "flatten"}, {"type": "linear", "out": 8}], "decoder": [{"type": "linear", "out": 784}], "variant": {"kind": "vae", "options": {"betta": 1}}}"#.utf8))
+        try expectError(["train", "--arch", "betta.json", "-o", "m.safetensors"], ["betta.json", "variant option 'betta' is not known for vae"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.safetensors"))
+    }
+
     /// Training on a small CSV works end to end: model, checkpoint and log written, eval reads it back.
     func testTrainEvalEncodeOnCSV() throws {
         var rows = "f0,f1,f2,f3,label\n"

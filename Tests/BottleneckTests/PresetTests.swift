@@ -18,7 +18,7 @@ final class PresetTests: XCTestCase {
         let vae = Variants.adapt(ArchitectureSpec(name: "vae",
             encoder: [LayerSpec("flatten"), LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(20)])],
             decoder: [LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(784)]), LayerSpec("sigmoid")]),
-            to: VariantSpec(kind: "vae"))
+            to: VariantSpec(.vae()))
         XCTAssertEqual(try Autoencoder(spec: vae, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 0)).parameterCount, 652_824)
     }
 

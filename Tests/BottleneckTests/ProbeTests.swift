@@ -66,7 +66,7 @@ final class ProbeTests: XCTestCase {
         XCTAssertThrowsError(try LinearProbe.fit(Tensor.zeros([3, 2]), labels: [0, -1, 1])) { e in XCTAssertTrue("\(e)".contains("negative"), "\(e)") }
         var c = ProbeConfig()
         c.l2 = -1
-        XCTAssertThrowsError(try LinearProbe.fit(Tensor.zeros([3, 2]), labels: [0, 1, 1], config: c)) { e in XCTAssertTrue("\(e)".contains("--l2"), "\(e)") }
+        XCTAssertThrowsError(try LinearProbe.fit(Tensor.zeros([3, 2]), labels: [0, 1, 1], config: c)) { e in XCTAssertEqual((e as? BottleneckError)?.field, .l2, "\(e)") }
     }
 
     /// Fashion-MNIST subset (train on 10,000, test on 2,000): probe accuracy on the small conv

@@ -66,7 +66,7 @@ final class RestorationTests: XCTestCase {
     /// One epoch of the conv preset on Gaussian noise sigma 0.3 (clipped to [0, 1]); PSNR over all
     /// test pixels. PyTorch's reference run reaches 17.27 dB; the noisy inputs are at 12.78 dB.
     func testDenoisingOneEpochReachesReference() throws {
-        let variant = VariantSpec(kind: "denoising", options: ["noise": .string("gaussian:0.3")])
+        let variant = VariantSpec(.denoising(noise: .gaussian(sigma: 0.3)))
         let (model, _, _) = try trainVariant(try Preset.conv.spec(inputShape: [1, 28, 28]), variant: variant, epochs: 1)
         let (noisy, clean) = Benchmark.noisyTestSet(FMNIST.test, sigma: 0.3, seed: 1234)
         let denoised = try Restoration.apply(model, to: noisy.inputs)
@@ -82,7 +82,7 @@ final class RestorationTests: XCTestCase {
     // MARK: Inpainting
 
     func testInpaintingBeatsLocalMeanInsideTheHole() throws {
-        let variant = VariantSpec(kind: "denoising", options: ["noise": .string("occlusion:0.2-0.5")])
+        let variant = VariantSpec(.denoising(noise: .occlusion(minSide: 0.2, maxSide: 0.5)))
         let train = FMNIST.train.subset(Array(0..<20000))
         let (model, _, _) = try trainVariant(try Preset.conv.spec(inputShape: [1, 28, 28]), variant: variant, epochs: 1, train: train)
         let clean = FMNIST.test.inputs.rows(0, 1000)
@@ -137,7 +137,7 @@ final class RestorationTests: XCTestCase {
     func testColorizationBeatsGrayCopyOnHeldOutPatches() throws {
         let train = Dataset(inputs: try photoPatches(.train, stride: 8), source: "photos")
         let test = try photoPatches(.test, stride: 16)
-        let (model, objective, _) = try trainVariant(try Preset.conv.spec(inputShape: [3, 32, 32]), variant: VariantSpec(kind: "colorize"),
+        let (model, objective, _) = try trainVariant(try Preset.conv.spec(inputShape: [3, 32, 32]), variant: VariantSpec(.colorize()),
                                                      epochs: 4, train: train)
         XCTAssertTrue(objective is PairedObjective)
         let gray = Colorization.grayInput(test)
@@ -159,8 +159,9 @@ final class RestorationTests: XCTestCase {
         XCTAssertThrowsError(try Colorization.colorize(gray, gray: Tensor.zeros([2, 1, 28, 28]), keepLuma: true)) { e in
             XCTAssertTrue("\(e)".contains("[1, 28, 28]") && "\(e)".contains("colour"), "\(e)")
         }
-        XCTAssertThrowsError(try Variants.objective(VariantSpec(kind: "colorize"), model: gray, loss: .mse, rng: RandomGenerator(seed: 0))) { e in
-            XCTAssertTrue("\(e)".contains("--color"), "\(e)")
+        XCTAssertThrowsError(try Variants.objective(VariantSpec(.colorize()), model: gray, loss: .mse, rng: RandomGenerator(seed: 0))) { e in
+            XCTAssertTrue("\(e)".contains("in colour"), "\(e)")
+            XCTAssertEqual((e as? BottleneckError)?.field, .variant)
         }
         XCTAssertThrowsError(try Restoration.applyTiled(gray, to: Tensor.zeros([3, 40, 40]))) { e in
             XCTAssertTrue("\(e)".contains("3 channel"), "\(e)")
@@ -209,7 +210,7 @@ final class RestorationTests: XCTestCase {
     }
 
     func testUnwatermarkRaisesPSNR() throws {
-        let variant = VariantSpec(kind: "unwatermark", options: ["text": .string("SAMPLE"), "opacity": .string("0.3-0.7")])
+        let variant = VariantSpec(.unwatermark(WatermarkSettings(text: "SAMPLE", opacity: 0.3...0.7)))
         // The conv preset's dense bottleneck blurs more than the watermark damages (measured: -0.8 dB
         // after one epoch); a small fully convolutional model keeps the detail.
         let train = FMNIST.train.subset(Array(0..<20000))

@@ -147,7 +147,7 @@ final class RetrievalTests: XCTestCase {
         XCTAssertThrowsError(try back.embedder(model: (modelA, Scaler(), "a.safetensors"), source: path)) { e in
             XCTAssertTrue("\(e)".contains("another model"), "a different scaling is a different model: \(e)")
         }
-        XCTAssertThrowsError(try back.embedder(model: nil, source: path)) { e in XCTAssertTrue("\(e)".contains("--model"), "\(e)") }
+        XCTAssertThrowsError(try back.embedder(model: nil, source: path)) { e in XCTAssertTrue("\(e)".contains("give that model"), "\(e)") }
         // A model file is not an index.
         try TrainedModel(model: modelA, scaler: scaler).save(to: dir + "/m.safetensors")
         XCTAssertThrowsError(try SearchIndex.read(dir + "/m.safetensors")) { e in XCTAssertTrue("\(e)".contains("is a model file, not a search index"), "\(e)") }

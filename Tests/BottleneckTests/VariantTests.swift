@@ -17,7 +17,7 @@ final class VariantTests: XCTestCase {
         // Overcomplete (256 units): at 5% activity about 13 units per image still reconstruct it.
         let spec = denseSpec(code: 256, activation: "sigmoid")
         let (plain, _, _) = try trainVariant(spec, variant: nil, epochs: 2)
-        let (sparse, _, _) = try trainVariant(spec, variant: VariantSpec(kind: "sparse", options: ["penalty": .string("kl"), "rate": .number(0.05), "weight": .number(0.01)]), epochs: 2)
+        let (sparse, _, _) = try trainVariant(spec, variant: VariantSpec(.sparse(.kl(rate: 0.05, weight: 0.01))), epochs: 2)
         let plainRate = Double(codes(plain, FMNIST.test).mean().item), sparseRate = Double(codes(sparse, FMNIST.test).mean().item)
         report("sparse KL: mean activation \(sparseRate) (plain \(plainRate)); test MSE \(try testMSE(sparse)) (plain \(try testMSE(plain)))")
         XCTAssertEqual(sparseRate, 0.05, accuracy: 0.03)
@@ -27,7 +27,7 @@ final class VariantTests: XCTestCase {
     func testSparseL1HalvesMeanAbsoluteCode() throws {
         let spec = denseSpec(code: 64, activation: "relu")
         let (plain, _, _) = try trainVariant(spec, variant: nil, epochs: 2)
-        let (sparse, _, _) = try trainVariant(spec, variant: VariantSpec(kind: "sparse", options: ["penalty": .string("l1"), "weight": .number(1e-4)]), epochs: 2)
+        let (sparse, _, _) = try trainVariant(spec, variant: VariantSpec(.sparse(.l1(weight: 1e-4))), epochs: 2)
         let a = Double(codes(plain, FMNIST.test).abs().mean().item), b = Double(codes(sparse, FMNIST.test).abs().mean().item)
         report("sparse L1: mean |h| \(b) (plain \(a)); test MSE \(try testMSE(sparse)) (plain \(try testMSE(plain)))")
         XCTAssertLessThanOrEqual(b * 2, a)
@@ -38,7 +38,7 @@ final class VariantTests: XCTestCase {
     func testContractiveLowersJacobianNorm() throws {
         let spec = denseSpec(code: 64, activation: "sigmoid")
         let (plain, _, _) = try trainVariant(spec, variant: nil, epochs: 2)
-        let (cae, _, _) = try trainVariant(spec, variant: VariantSpec(kind: "contractive", options: ["weight": .number(0.002)]), epochs: 2)
+        let (cae, _, _) = try trainVariant(spec, variant: VariantSpec(.contractive(weight: 0.002)), epochs: 2)
         let probe = FMNIST.test.inputs.rows(0, 200).copy()
         let jp = meanJacobianNorm(plain, probe), jc = meanJacobianNorm(cae, probe)
         let mp = try testMSE(plain), mc = try testMSE(cae)
@@ -89,11 +89,11 @@ final class GenerativeVariantTests: XCTestCase {
             let (model, _, _) = try trainVariant(spec, variant: variant, epochs: 8)
             let h = codes(model, FMNIST.test)
             let mean = h.mean(axis: 0), std = (h - mean).square().mean(axis: 0).sqrt()
-            report("\(variant.kind) codes: mean \(mean.scalars.map { String(format: "%.2f", $0) }), std \(std.scalars.map { String(format: "%.2f", $0) }); test MSE \(try testMSE(model))")
+            report("\(variant.kind.name) codes: mean \(mean.scalars.map { String(format: "%.2f", $0) }), std \(std.scalars.map { String(format: "%.2f", $0) }); test MSE \(try testMSE(model))")
             let m = mean.scalars, s = std.scalars
             return (model, m, s, m.map { Double(Swift.abs($0)) }.reduce(0, +) / 8, s.map { Double(Swift.abs($0 - 1)) }.reduce(0, +) / 8)
         }
-        let aae = try deviation(spec, VariantSpec(kind: "aae"))
+        let aae = try deviation(spec, VariantSpec(.aae()))
         for j in 0..<8 {
             XCTAssertLessThan(Swift.abs(aae.mean[j]), 0.8, "mean of dimension \(j)")
             XCTAssertEqual(aae.std[j], 1, accuracy: 0.4, "std of dimension \(j)")
@@ -103,7 +103,7 @@ final class GenerativeVariantTests: XCTestCase {
         // Plain codes (no final ReLU, as the aae variant has none) are nowhere near the prior.
         var linearCode = spec
         linearCode.encoder.removeLast()
-        let plain = try deviation(linearCode, VariantSpec(kind: "plain"))
+        let plain = try deviation(linearCode, .plain)
         XCTAssertGreaterThan(plain.meanDev + plain.stdDev, 5 * (aae.meanDev + aae.stdDev))
         let samples = try Generation.sample(aae.model, count: 16, rng: RandomGenerator(seed: 2))
         XCTAssertEqual(samples.shape, [16, 1, 28, 28])
@@ -152,7 +152,7 @@ final class GenerativeVariantTests: XCTestCase {
     func testLatentConsistencyTrainsWithoutHarm() throws {
         let spec = try Preset.dense.spec(inputShape: [1, 28, 28])
         let (plain, _, _) = try trainVariant(spec, variant: nil, epochs: 2)
-        let (lc, objective, trainer) = try trainVariant(spec, variant: VariantSpec(kind: "plain", options: ["consistency": .number(0.02)]), epochs: 2)
+        let (lc, objective, trainer) = try trainVariant(spec, variant: VariantSpec(.plain, consistency: 0.02), epochs: 2)
         XCTAssertTrue(objective is LatentConsistencyObjective)
         let first = trainer.history[0].parts["consistency"]!, last = trainer.history[1].parts["consistency"]!
         let (mp, ml) = (try testMSE(plain), try testMSE(lc))

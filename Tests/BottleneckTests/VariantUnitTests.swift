@@ -82,7 +82,7 @@ final class VariantUnitTests: XCTestCase {
 
     /// The VAE's KL term reaches the encoder's gradient: without it (beta 0) the gradient differs.
     func testVAEKLTermContributesToGradient() throws {
-        let spec = Variants.adapt(denseSpec(code: 4, activation: "relu"), to: VariantSpec(kind: "vae"))
+        let spec = Variants.adapt(denseSpec(code: 4, activation: "relu"), to: VariantSpec(.vae()))
         let model = try Autoencoder(spec: spec, inputShape: [1, 28, 28], rng: RandomGenerator(seed: 1))
         let x = FMNIST.test.inputs.rows(0, 16)
         func encoderGradient(beta: Float) -> [Float] {
@@ -114,30 +114,30 @@ final class VariantUnitTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let small = FMNIST.train.subset(Array(0..<256))
         let variants: [VariantSpec] = [
-            .plain, VariantSpec(kind: "denoising", options: ["noise": .string("mask:0.3")]),
-            VariantSpec(kind: "sparse", options: ["penalty": .string("kl")]), VariantSpec(kind: "contractive"),
-            VariantSpec(kind: "vae"), VariantSpec(kind: "aae"), VariantSpec(kind: "plain", options: ["consistency": .number(0.5)]),
+            .plain, VariantSpec(.denoising(noise: .masking(fraction: 0.3))),
+            VariantSpec(.sparse(.kl())), VariantSpec(.contractive()),
+            VariantSpec(.vae()), VariantSpec(.aae()), VariantSpec(.plain, consistency: 0.5),
         ]
         for v in variants {
             let (model, _, _) = try trainVariant(Preset.dense.spec(inputShape: [1, 28, 28], codeSize: 8), variant: v, epochs: 1, train: small)
-            let path = dir + "/\(v.kind).safetensors"
+            let path = dir + "/\(v.kind.name)-\(v.consistency ?? 0).safetensors"
             try TrainedModel(model: model).save(to: path)
             let loaded = try TrainedModel.load(path).model
             XCTAssertEqual(loaded.spec.variant, v)
             let x = FMNIST.test.inputs.rows(0, 8)
-            XCTAssertEqual(withoutGradients { loaded(x).scalars }, withoutGradients { model(x).scalars }, v.kind)
-            XCTAssertEqual(withoutGradients { loaded.encode(x).scalars }, withoutGradients { model.encode(x).scalars }, v.kind)
+            XCTAssertEqual(withoutGradients { loaded(x).scalars }, withoutGradients { model(x).scalars }, v.kind.name)
+            XCTAssertEqual(withoutGradients { loaded.encode(x).scalars }, withoutGradients { model.encode(x).scalars }, v.kind.name)
         }
     }
 
     func testVariantOptionErrors() throws {
         let model = try Autoencoder(spec: try Preset.dense.spec(inputShape: [4]), inputShape: [4], rng: RandomGenerator(seed: 0))
-        XCTAssertThrowsError(try Variants.objective(VariantSpec(kind: "vae"), model: model, loss: .mse, rng: RandomGenerator(seed: 0)))
-        XCTAssertThrowsError(try Variants.objective(VariantSpec(kind: "sparse", options: ["penalty": .string("l2")]), model: model, loss: .mse, rng: RandomGenerator(seed: 0))) {
-            XCTAssertTrue("\($0)".contains("penalty must be l1 or kl"))
+        XCTAssertThrowsError(try Variants.objective(VariantSpec(.vae()), model: model, loss: .mse, rng: RandomGenerator(seed: 0)))
+        XCTAssertThrowsError(try VariantSpec(kind: "sparse", options: ["penalty": .string("l2")])) {
+            XCTAssertTrue("\($0)".contains("'penalty' must be l1 or kl, got 'l2'"), "\($0)")
         }
-        XCTAssertThrowsError(try Variants.objective(VariantSpec(kind: "magic"), model: model, loss: .mse, rng: RandomGenerator(seed: 0))) {
-            XCTAssertTrue("\($0)".contains("unknown variant 'magic'"))
+        XCTAssertThrowsError(try VariantSpec(kind: "magic")) {
+            XCTAssertTrue("\($0)".contains("variant 'magic' is not known"), "\($0)")
         }
         XCTAssertThrowsError(try Generation.sample(model, count: 2, rng: RandomGenerator(seed: 0))) {
             XCTAssertTrue("\($0)".contains("needs a vae or aae"))

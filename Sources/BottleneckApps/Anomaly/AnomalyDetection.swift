@@ -19,7 +19,7 @@ public struct AnomalyScorer {
 
     public init(model: Autoencoder, score: AnomalyScore, elboSamples: Int = 8, seed: UInt64 = 0) throws {
         if score == .elbo && !model.isVariational {
-            throw BottleneckError("--score elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind ?? "plain") autoencoder (use mse or l1)")
+            throw BottleneckError("--score elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder (use mse or l1)")
         }
         guard elboSamples >= 1 else { throw BottleneckError("--elbo-samples must be at least 1, got \(elboSamples)") }
         self.model = model

@@ -20,13 +20,13 @@ public enum BenchmarkWorkload: String, CaseIterable {
         case .dense: return try Preset.dense.spec(inputShape: shape)
         case .deepDense: return try Preset.deepDense.spec(inputShape: shape)
         case .convSeed, .inferConvSeed: return try Preset.conv.spec(inputShape: shape)
-        case .denoise: return Variants.adapt(try Preset.conv.spec(inputShape: shape), to: VariantSpec(kind: "denoising", options: ["noise": .string("gaussian:0.3")]))
+        case .denoise: return Variants.adapt(try Preset.conv.spec(inputShape: shape), to: VariantSpec(.denoising(noise: .gaussian(sigma: 0.3))))
         case .convWiki: return try Preset.convBN.spec(inputShape: shape)
         case .vae:
             return Variants.adapt(ArchitectureSpec(name: "vae",
                 encoder: [LayerSpec("flatten"), LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(20)])],
                 decoder: [LayerSpec("linear", ["out": .number(400)]), LayerSpec("relu"), LayerSpec("linear", ["out": .number(784)]), LayerSpec("sigmoid")]),
-                to: VariantSpec(kind: "vae"))
+                to: VariantSpec(.vae()))
         }
     }
 

@@ -18,7 +18,7 @@ public struct UniformQuantizer: Equatable {
     public var dimension: Int { low.count }
 
     public init(bits: Int, low: [Float], high: [Float]) throws {
-        guard Self.bitRange.contains(bits) else { throw BottleneckError("--bits must be in \(Self.bitRange.lowerBound)...\(Self.bitRange.upperBound), got \(bits)") }
+        guard Self.bitRange.contains(bits) else { throw BottleneckError.invalid(.bits, "must be in \(Self.bitRange.lowerBound)...\(Self.bitRange.upperBound), got \(bits)") }
         guard low.count == high.count, zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 <= $1 }) else {
             throw BottleneckError("quantiser: ranges must be finite with low <= high")
         }

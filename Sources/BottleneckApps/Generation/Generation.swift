@@ -7,12 +7,10 @@ public enum Generation {
     /// The prior a model's codes were trained to follow, or an error for models without one.
     public static func prior(of model: Autoencoder) throws -> LatentPrior {
         switch model.spec.variant?.kind {
-        case "vae": return .gaussian
-        case "aae":
-            if case .string(let p)? = model.spec.variant?.options["prior"] { return try LatentPrior(parsing: p) }
-            return .gaussian
+        case .vae?: return .gaussian
+        case .aae(let settings)?: return settings.prior
         default:
-            throw BottleneckError("model '\(model.spec.name)' is a \(model.spec.variant?.kind ?? "plain") autoencoder: generating needs a vae or aae model (train with --variant vae or --variant aae)")
+            throw BottleneckError("model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder: generating needs a vae or aae model (one trained as variant vae or aae)")
         }
     }
 

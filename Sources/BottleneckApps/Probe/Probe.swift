@@ -31,11 +31,11 @@ public struct ProbeConfig: Codable, Equatable {
     public init() {}
 
     public func validate() throws {
-        guard maxIterations >= 1 else { throw BottleneckError("--max-iterations must be at least 1, got \(maxIterations)") }
-        guard epochs >= 1 else { throw BottleneckError("--epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw BottleneckError("--batch-size must be at least 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else { throw BottleneckError("--lr must be positive, got \(learningRate)") }
-        if let l2 { guard l2 >= 0, l2.isFinite else { throw BottleneckError("--l2 must be zero or positive, got \(l2)") } }
+        guard maxIterations >= 1 else { throw BottleneckError.invalid(.maxIterations, "must be at least 1, got \(maxIterations)") }
+        guard epochs >= 1 else { throw BottleneckError.invalid(.epochs, "must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw BottleneckError.invalid(.batchSize, "must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else { throw BottleneckError.invalid(.learningRate, "must be positive, got \(learningRate)") }
+        if let l2 { guard l2 >= 0, l2.isFinite else { throw BottleneckError.invalid(.l2, "must be zero or positive, got \(l2)") } }
     }
 }
 

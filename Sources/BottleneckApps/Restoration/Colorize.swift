@@ -8,7 +8,7 @@ extension Colorization {
     /// images larger than the model's input are coloured in overlapping tiles.
     public static func colorize(_ model: Autoencoder, gray: Tensor, keepLuma: Bool) throws -> Tensor {
         guard model.inputShape.count == 3, model.inputShape[0] == 3 else {
-            throw BottleneckError("model '\(model.spec.name)' takes \(formatShape(model.inputShape)) inputs, not colour images: colorize needs a model trained with --variant colorize on colour images (--color)")
+            throw BottleneckError("model '\(model.spec.name)' takes \(formatShape(model.inputShape)) inputs, not colour images: colorize needs a model trained as variant colorize on colour images")
         }
         let input = try replicated(gray)
         let out = try Restoration.applyAnySize(model, to: input)

@@ -21,9 +21,9 @@ public struct HoleMask: Equatable {
 
     /// A rectangle of `w` x `h` pixels with its top-left corner at (x, y), inside a `imageWidth` x `imageHeight` image.
     public static func rectangle(x: Int, y: Int, w: Int, h: Int, imageWidth: Int, imageHeight: Int) throws -> HoleMask {
-        guard w >= 1, h >= 1 else { throw BottleneckError("--rect \(x),\(y),\(w),\(h): width and height must be at least 1") }
+        guard w >= 1, h >= 1 else { throw BottleneckError.invalid(.rect, "\(x),\(y),\(w),\(h): width and height must be at least 1") }
         guard x >= 0, y >= 0, x + w <= imageWidth, y + h <= imageHeight else {
-            throw BottleneckError("--rect \(x),\(y),\(w),\(h) reaches outside the \(imageWidth)x\(imageHeight) image (x+w <= \(imageWidth), y+h <= \(imageHeight) needed)")
+            throw BottleneckError.invalid(.rect, "\(x),\(y),\(w),\(h) reaches outside the \(imageWidth)x\(imageHeight) image (x+w <= \(imageWidth), y+h <= \(imageHeight) needed)")
         }
         var m = [Bool](repeating: false, count: imageWidth * imageHeight)
         for yy in y..<(y + h) { for xx in x..<(x + w) { m[yy * imageWidth + xx] = true } }
@@ -34,7 +34,7 @@ public struct HoleMask: Equatable {
     public static func rectangle(parsing text: String, imageWidth: Int, imageHeight: Int) throws -> HoleMask {
         let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard v.count == 4, let x = v[0], let y = v[1], let w = v[2], let h = v[3] else {
-            throw BottleneckError("--rect '\(text)': expected x,y,width,height in pixels, e.g. 8,8,12,12")
+            throw BottleneckError.invalid(.rect, "'\(text)': expected x,y,width,height in pixels, e.g. 8,8,12,12")
         }
         return try rectangle(x: x, y: y, w: w, h: h, imageWidth: imageWidth, imageHeight: imageHeight)
     }

@@ -43,7 +43,7 @@ public enum Patches {
     /// Every PNG/JPEG of a folder (or one file) as a [C, H, W] tensor in [0, 1], by sorted name,
     /// optionally shrunk by an integer factor (bilinear).
     public static func loadImages(_ path: String, channels: Int, downscale: Int = 1) throws -> (images: [Tensor], names: [String]) {
-        guard downscale >= 1 else { throw BottleneckError("--downscale must be at least 1, got \(downscale)") }
+        guard downscale >= 1 else { throw BottleneckError.invalid(.downscale, "must be at least 1, got \(downscale)") }
         let files = try imageFiles(path)
         let images = try files.map { f -> Tensor in
             var image = try Image.read(f).converted(toChannels: channels)

@@ -13,7 +13,7 @@ public enum DistanceMetric: String, CaseIterable, Codable {
 
     public static func named(_ name: String) throws -> DistanceMetric {
         guard let m = DistanceMetric(rawValue: name.lowercased()) else {
-            throw BottleneckError("--metric must be cosine or l2, got '\(name)'")
+            throw BottleneckError.invalid(.metric, "must be cosine or l2, got '\(name)'")
         }
         return m
     }

@@ -70,7 +70,7 @@ public struct SearchIndex {
         switch embedding {
         case "model":
             guard let (m, scaler, path) = model else {
-                throw BottleneckError.file(source, "holds codes of model '\(modelName ?? "?")' (hash \(fingerprint.prefix(12))): give that model with --model")
+                throw BottleneckError.file(source, "holds codes of model '\(modelName ?? "?")' (hash \(fingerprint.prefix(12))): give that model")
             }
             let hash = try modelHash(m, scaler: scaler)
             guard hash == fingerprint else {
@@ -78,11 +78,11 @@ public struct SearchIndex {
             }
             return .model(m, scaler)
         case "pca":
-            if let model { throw BottleneckError.file(source, "holds PCA codes and needs no model, but --model \(model.path) was given") }
+            if let model { throw BottleneckError.file(source, "holds PCA codes and needs no model, but model \(model.path) was given") }
             guard let pca else { throw BottleneckError.file(source, "PCA index without its PCA basis") }
             return .pca(pca)
         default:
-            if let model { throw BottleneckError.file(source, "holds raw values and needs no model, but --model \(model.path) was given") }
+            if let model { throw BottleneckError.file(source, "holds raw values and needs no model, but model \(model.path) was given") }
             return .raw(sampleShape: sampleShape)
         }
     }

@@ -45,8 +45,12 @@ public func jsonString<T: Encodable>(_ value: T) throws -> String {
     return String(decoding: try e.encode(value), as: UTF8.self)
 }
 
-public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String) throws -> T {
-    do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+/// Decodes `text`; an error names `source` and what is wrong in one line. `userInfo` reaches the
+/// types' decoders (e.g. `VariantSpec.formatOneOptions`).
+public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String, userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+    let decoder = JSONDecoder()
+    decoder.userInfo = userInfo
+    do { return try decoder.decode(type, from: Data(text.utf8)) } catch {
         throw BottleneckError("\(source): \(describeDecodingError(error))")
     }
 }
@@ -61,4 +65,25 @@ func describeDecodingError(_ error: Error) -> String {
     case let e as BottleneckError: return e.message
     default: return "\(error)"
     }
+}
+
+/// The first of `keys` (in sorted order, so the message is the same every run) that is not in
+/// `known`, or nil: documents are checked against the keys each reader knows, so a misspelt key
+/// is an error instead of a silently applied default.
+public func firstUnknownKey<Keys: Sequence>(_ keys: Keys, known: [String]) -> String? where Keys.Element == String {
+    keys.sorted().first { !known.contains($0) }
+}
+
+/// A coding key of any name, for reading an object whose keys are checked against a list.
+public struct AnyCodingKey: CodingKey, Hashable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { return nil }
+}
+
+extension JSONValue {
+    /// A Float as a JSON number written in its shortest form (0.002, not 0.0020000000949949026).
+    public static func float(_ value: Float) -> JSONValue { .number(Double("\(value)") ?? Double(value)) }
 }

@@ -15,7 +15,7 @@ extension DataSource {
             ([".npy"], { r, path in
                 let d = try NPYArray.loadDataset(inputs: path, labels: r.labels)
                 guard let window = r.window else { return d }
-                guard d.inputs.rank == 2 else { throw BottleneckError.file(path, "--window needs a [time, features] array, got \(formatShape(d.inputs.shape))") }
+                guard d.inputs.rank == 2 else { throw BottleneckError.file(path, "cutting windows needs a [time, features] array, got \(formatShape(d.inputs.shape))") }
                 return try TimeSeries.windows(d.inputs, length: window, stride: r.stride, source: path)
             }),
         ]

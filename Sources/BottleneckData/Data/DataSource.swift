@@ -30,7 +30,7 @@ public enum DataSource {
         guard let path = request.path, !request.isDefault else {
             let dir = FashionMNIST.defaultDirectory
             guard FileManager.default.fileExists(atPath: dir) else {
-                throw BottleneckError.file(dir, "Fashion-MNIST is not installed (run `make setup`, or name data with --data)")
+                throw BottleneckError.invalid(.data, "not given, and Fashion-MNIST is not installed in \(dir) (run `make setup`, or name the data)")
             }
             return try FashionMNIST.load(split)
         }

@@ -46,10 +46,10 @@ public indirect enum LearningRateSchedule: Equatable, Sendable {
         }
     }
 
-    /// Parses the grammar above; a bad string throws a `BottleneckError` naming it.
+    /// Parses the grammar above; a bad string throws a `BottleneckError` of field `.schedule` naming it.
     public init(parsing text: String) throws {
         func bad(_ why: String) -> BottleneckError {
-            BottleneckError("learning-rate schedule '\(text)': \(why) (expected e.g. constant, step:10:0.5, cosine, cosine:50:1e-5, warmup:500+cosine)")
+            BottleneckError.invalid(.schedule, "'\(text)': \(why) (expected e.g. constant, step:10:0.5, cosine, cosine:50:1e-5, warmup:500+cosine)")
         }
         func positiveInt(_ s: Substring, _ what: String) throws -> Int {
             guard let v = Int(s), v > 0 else { throw bad("\(what) must be a positive whole number, not '\(s)'") }
@@ -122,7 +122,7 @@ extension LearningRateSchedule: Codable {
 
     public func encode(to encoder: Encoder) throws {
         if case let .warmup(_, inner) = self, case .warmup = inner {
-            throw BottleneckError("learning-rate schedule '\(self)': a warm-up inside a warm-up cannot be stored")
+            throw BottleneckError.invalid(.schedule, "'\(self)': a warm-up inside a warm-up cannot be stored")
         }
         var container = encoder.singleValueContainer()
         try container.encode(description)

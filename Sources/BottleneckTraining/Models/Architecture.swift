@@ -24,11 +24,31 @@ public struct ArchitectureSpec: Codable, Equatable {
         self.variant = variant
     }
 
+    /// Reads an architecture file; unknown keys (of the file, a layer or the variant) are errors
+    /// naming the key, where it is and the file.
     public static func load(path: String) throws -> ArchitectureSpec {
         let text = try readTextFile(path)
         var spec = try decodeJSON(ArchitectureSpec.self, text, source: path)
         if spec.name.isEmpty { spec.name = path }
         return spec
+    }
+}
+
+extension ArchitectureSpec {
+    private static let keys = ["name", "encoder", "decoder", "inputShape", "variant"]
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        if let key = firstUnknownKey(c.allKeys.map(\.stringValue), known: Self.keys) {
+            throw BottleneckError("architecture key '\(key)' is not known (known: \(Self.keys.joined(separator: ", ")))")
+        }
+        name = try c.decode(String.self, forKey: AnyCodingKey("name"))
+        encoder = try c.decode([LayerSpec].self, forKey: AnyCodingKey("encoder"))
+        self.decoder = try c.decode([LayerSpec].self, forKey: AnyCodingKey("decoder"))
+        inputShape = try c.decodeIfPresent([Int].self, forKey: AnyCodingKey("inputShape"))
+        variant = try c.decodeIfPresent(VariantSpec.self, forKey: AnyCodingKey("variant"))
+        try LayerFactory.checkArguments(encoder, part: "encoder")
+        try LayerFactory.checkArguments(self.decoder, part: "decoder")
     }
 }
 

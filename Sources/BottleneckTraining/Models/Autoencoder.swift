@@ -25,7 +25,7 @@ public final class Autoencoder: Module {
         spec.inputShape = inputShape
         let encoderOutput: [Int]
         (encoder, encoderOutput) = try LayerFactory.sequential(spec.encoder, inputShape: inputShape, rng: rng, part: "encoder")
-        isVariational = spec.variant?.kind == "vae"
+        isVariational = spec.variant?.isVariational ?? false
         if isVariational {
             guard encoderOutput.count == 1, encoderOutput[0] % 2 == 0 else {
                 throw BottleneckError("model '\(spec.name)': a VAE encoder must end in a flat layer of 2 x latent size (mean and log-variance), got \(formatShape(encoderOutput))")

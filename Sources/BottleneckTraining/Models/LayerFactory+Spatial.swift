@@ -4,8 +4,8 @@ import BottleneckData
 /// Builders for convolution, pooling, up-sampling, normalisation, dropout and recurrent layers.
 /// User arguments are validated here, so a bad architecture file gives an error, not a trap.
 extension LayerFactory {
-    static let spatialBuilders: [String: Builder] = [
-        "conv2d": { s, shape, rng in
+    static let spatialTypes: [String: LayerType] = [
+        "conv2d": LayerType(keys: ["out", "kernel", "stride", "padding", "dilation", "bias"]) { s, shape, rng in
             let c = try imageChannels(shape, "conv2d")
             let k = try size2D(s, "kernel"), stride = try size2D(s, "stride", default: 1), dil = try size2D(s, "dilation", default: 1)
             let out = try positive(s, "out")
@@ -20,7 +20,7 @@ extension LayerFactory {
             }
             return Conv2D(c, out, k, stride: stride, padding: padding, dilation: dil, bias: try s.bool("bias", default: true), rng: rng)
         },
-        "conv_transpose2d": { s, shape, rng in
+        "conv_transpose2d": LayerType(keys: ["out", "kernel", "stride", "padding", "output_padding", "bias"]) { s, shape, rng in
             let c = try imageChannels(shape, "conv_transpose2d")
             let k = try size2D(s, "kernel"), stride = try size2D(s, "stride", default: 1)
             let p = try size2D(s, "padding", default: 0, allowZero: true), op = try size2D(s, "output_padding", default: 0, allowZero: true)
@@ -28,48 +28,48 @@ extension LayerFactory {
             return ConvTranspose2D(c, try positive(s, "out"), k, stride: stride, padding: p, outputPadding: op,
                                    bias: try s.bool("bias", default: true), rng: rng)
         },
-        "maxpool2d": { s, shape, _ in
+        "maxpool2d": LayerType(keys: ["kernel", "stride", "padding"]) { s, shape, _ in
             _ = try imageChannels(shape, "maxpool2d")
             let k = try size2D(s, "kernel")
             return MaxPool2D(k, stride: try size2D(s, "stride", default: k), padding: try size2D(s, "padding", default: 0, allowZero: true))
         },
-        "avgpool2d": { s, shape, _ in
+        "avgpool2d": LayerType(keys: ["kernel", "stride", "padding"]) { s, shape, _ in
             _ = try imageChannels(shape, "avgpool2d")
             let k = try size2D(s, "kernel")
             return AvgPool2D(k, stride: try size2D(s, "stride", default: k), padding: try size2D(s, "padding", default: 0, allowZero: true))
         },
-        "upsample": { s, shape, _ in
+        "upsample": LayerType(keys: ["scale", "mode"]) { s, shape, _ in
             _ = try imageChannels(shape, "upsample")
             guard let mode = Upsample2D.Mode(rawValue: try s.string("mode", default: "nearest")) else {
                 throw BottleneckError("argument 'mode' must be \"nearest\" or \"bilinear\"")
             }
             return Upsample2D(scale: try size2D(s, "scale", default: 2), mode: mode)
         },
-        "batchnorm1d": { s, shape, _ in
+        "batchnorm1d": LayerType(keys: ["momentum", "eps"]) { s, shape, _ in
             guard shape.count == 1 || shape.count == 2 else { throw BottleneckError("needs [features] or [channels, length] input, got \(formatShape(shape))") }
             return BatchNorm1D(shape[0], momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
-        "batchnorm2d": { s, shape, _ in
+        "batchnorm2d": LayerType(keys: ["momentum", "eps"]) { s, shape, _ in
             return BatchNorm2D(try imageChannels(shape, "batchnorm2d"), momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
-        "dropout": { s, _, rng in
+        "dropout": LayerType(keys: ["p"]) { s, _, rng in
             let p = try s.float("p", default: 0.5)
             guard (0...1).contains(p) else { throw BottleneckError("argument 'p' must be in [0, 1], got \(p)") }
             return Dropout(p, rng: rng)
         },
-        "lstm": { s, shape, rng in
+        "lstm": LayerType(keys: ["hidden"]) { s, shape, rng in
             guard shape.count == 2 else { throw BottleneckError("needs sequences [steps, features], got \(formatShape(shape))") }
             return LSTM(shape[1], try positive(s, "hidden"), rng: rng)
         },
-        "repeat": { s, shape, _ in
+        "repeat": LayerType(keys: ["steps"]) { s, shape, _ in
             guard shape.count == 1 else { throw BottleneckError("needs a flat code [features], got \(formatShape(shape))") }
             return RepeatVector(try positive(s, "steps"))
         },
-        "residual": { s, shape, rng in
+        "residual": LayerType(keys: ["out", "stride"]) { s, shape, rng in
             let c = try imageChannels(shape, "residual")
             return ResidualBlock(c, try s.int("out", default: c), stride: try positive(s, "stride", default: 1), rng: rng)
         },
-        "last_step": { _, shape, _ in
+        "last_step": LayerType(keys: []) { _, shape, _ in
             guard shape.count == 2 else { throw BottleneckError("needs sequences [steps, features], got \(formatShape(shape))") }
             return LastStep()
         },

@@ -49,7 +49,7 @@ public enum Preset: String, CaseIterable {
                                     decoder: [l("linear", ["out": n(features)])])
         case .lstm:
             guard inputShape.count == 2 else {
-                throw BottleneckError("preset 'lstm' needs sequences [steps, features] (use --window with a time series), got \(formatShape(inputShape))")
+                throw BottleneckError.invalid(.preset, "'lstm' needs sequences [steps, features] (cut a time series into windows), got \(formatShape(inputShape))")
             }
             let k = codeSize ?? 16, hidden = 64
             return ArchitectureSpec(name: rawValue,

@@ -3,30 +3,10 @@ import BottleneckCore
 import BottleneckNN
 import BottleneckData
 
-/// The prior an adversarial autoencoder matches its codes to.
-public enum LatentPrior: Equatable, CustomStringConvertible {
-    /// N(0, I).
-    case gaussian
-    /// Equal mixture of `components` Gaussians (std 0.5) whose means sit on a circle of radius 2
-    /// in the first two dimensions.
-    case mixture(components: Int)
-
-    public init(parsing text: String) throws {
-        if text == "gaussian" { self = .gaussian; return }
-        let p = text.split(separator: ":")
-        guard p.count == 2, p[0] == "mixture", let k = Int(p[1]), k >= 2 else {
-            throw BottleneckError("--prior '\(text)': expected gaussian or mixture:K (K >= 2)")
-        }
-        self = .mixture(components: k)
-    }
-
-    public var description: String {
-        switch self {
-        case .gaussian: return "gaussian"
-        case .mixture(let k): return "mixture:\(k)"
-        }
-    }
-
+/// Drawing from the prior (`LatentPrior` is declared with the variant settings in
+/// Models/VariantSettings.swift).
+extension LatentPrior {
+    /// `n` samples of dimension `dim`.
     public func sample(_ n: Int, _ dim: Int, rng: RandomGenerator) -> Tensor {
         let z = Tensor.normal([n, dim], rng: rng)
         if case .mixture(let k) = self {
@@ -49,12 +29,14 @@ public enum LatentPrior: Equatable, CustomStringConvertible {
 /// `adversarialWeight` * generator loss (codes labelled "prior" by the discriminator). Separate
 /// reconstruction and generator steps with two optimizers pulled the encoder back and forth and
 /// left the code means off by about 1 (measured); the joint loss settles. The discriminator then
-/// takes its own steps with its own optimizer.
+/// takes its own steps with its own optimizer, through the trainer (`extraSteps`). The generator
+/// term also leaves gradients on the discriminator; its steps zero them first.
 public final class AdversarialObjective: Objective {
     public let prior: LatentPrior
     public let lossKind: LossKind
     public let discriminator: Sequential
     let discriminatorOptimizer: Adam
+    let discriminatorLearningRate: Float
     let codeSize: Int
     public let adversarialWeight: Float
     public let discriminatorSteps: Int
@@ -69,15 +51,14 @@ public final class AdversarialObjective: Objective {
         lossKind = loss
         discriminator = Sequential(Linear(codeSize, hidden, rng: rng), LeakyReLU(0.2), Linear(hidden, hidden, rng: rng), LeakyReLU(0.2),
                                    Linear(hidden, 1, rng: rng))
+        discriminatorLearningRate = learningRate
         discriminatorOptimizer = Adam(parameters: discriminator.parameters, learningRate: learningRate, beta1: 0.5)
     }
 
     public var name: String { "adversarial (prior \(prior), weight \(adversarialWeight))" }
 
-    public var extraState: [(String, Tensor)] {
-        discriminator.namedParameters(prefix: "discriminator.")
-            + discriminatorOptimizer.stateTensors().map { ("discriminator_optimizer." + $0.0, $0.1) }
-    }
+    public var extraState: [(String, Tensor)] { discriminator.namedParameters(prefix: "discriminator.") }
+    public var extraOptimizers: [(String, Optimizer)] { [("discriminator_optimizer", discriminatorOptimizer)] }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         let n = input.shape[0]
@@ -89,19 +70,20 @@ public final class AdversarialObjective: Objective {
                          code: code, reconstruction: r)
     }
 
-    public func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator) {
+    /// `discriminatorSteps` discriminator updates on this batch's codes (taken after the
+    /// encoder's update, without gradients into it) against fresh prior samples.
+    public func extraSteps(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> [ObjectiveStep] {
         let n = input.shape[0]
         let ones = Tensor.full([n, 1], 1), zeros = Tensor.zeros([n, 1])
         // Prior samples are "real", codes are "fake".
         let fake = withoutGradients { model.encode(input) }.reshaped([n, codeSize])
-        for _ in 0..<discriminatorSteps {
-            let real = prior.sample(n, codeSize, rng: rng)
-            let dLoss = bceWithLogitsLoss(discriminator(real), ones) + bceWithLogitsLoss(discriminator(fake), zeros)
-            discriminatorOptimizer.zeroGrad()  // also drops what the generator term left here
-            dLoss.backward()
-            discriminatorOptimizer.step()
-            lastDiscriminatorLoss = dLoss.item
+        return (0..<discriminatorSteps).map { _ in
+            ObjectiveStep(name: "discriminator", optimizer: discriminatorOptimizer, baseLearningRate: discriminatorLearningRate) { [self] in
+                let real = prior.sample(n, codeSize, rng: rng)
+                let dLoss = bceWithLogitsLoss(discriminator(real), ones) + bceWithLogitsLoss(discriminator(fake), zeros)
+                lastDiscriminatorLoss = dLoss.item
+                return dLoss
+            }
         }
-        discriminatorOptimizer.zeroGrad()
     }
 }

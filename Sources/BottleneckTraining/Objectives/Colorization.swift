@@ -43,8 +43,7 @@ public enum Colorization {
 
     /// Whether a model's variant asks for its luma to be kept (colorize models: yes unless keep_luma is false).
     public static func keepsLuma(_ model: Autoencoder) -> Bool {
-        guard let v = model.spec.variant, v.kind == "colorize" else { return false }
-        if case .bool(false)? = v.options["keep_luma"] { return false }
-        return true
+        guard case .colorize(let keepLuma)? = model.spec.variant?.kind else { return false }
+        return keepLuma
     }
 }

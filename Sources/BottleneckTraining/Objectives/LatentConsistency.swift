@@ -17,6 +17,7 @@ public final class LatentConsistencyObjective: Objective {
 
     public var name: String { base.name + " + latent consistency (\(weight))" }
     public var extraState: [(String, Tensor)] { base.extraState }
+    public var extraOptimizers: [(String, Optimizer)] { base.extraOptimizers }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         var terms = base.loss(model: model, input: input, rng: rng)
@@ -27,6 +28,10 @@ public final class LatentConsistencyObjective: Objective {
         terms.total = terms.total + distance * weight
         terms.parts.append(("consistency", distance.item))
         return terms
+    }
+
+    public func extraSteps(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> [ObjectiveStep] {
+        base.extraSteps(model: model, input: input, rng: rng)
     }
 
     public func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator) {

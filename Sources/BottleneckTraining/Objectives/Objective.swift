@@ -17,22 +17,55 @@ public struct LossTerms {
     }
 }
 
+/// An optimisation step an objective asks for besides the model's, e.g. the adversarial
+/// discriminator's. The trainer takes it like the model's step: zero the gradients, `loss()`,
+/// backward, the gradient hook, clipping, the learning-rate schedule (applied to
+/// `baseLearningRate`) and the optimizer's update.
+public struct ObjectiveStep {
+    /// What is stepped, for messages (e.g. "discriminator").
+    public let name: String
+    /// The optimizer of the step's parameters (it owns the list the hook and clipping see).
+    public let optimizer: Optimizer
+    /// The rate the schedule scales for this optimizer.
+    public let baseLearningRate: Float
+    /// The loss to minimise, evaluated when the step is taken.
+    public let loss: () -> Tensor
+
+    public init(name: String, optimizer: Optimizer, baseLearningRate: Float, loss: @escaping () -> Tensor) {
+        self.name = name
+        self.optimizer = optimizer
+        self.baseLearningRate = baseLearningRate
+        self.loss = loss
+    }
+}
+
 /// What an autoencoder variant contributes to the one training loop: its loss for a batch and,
-/// if it has one, a second optimisation step of its own (the adversarial discriminator).
+/// if it has any, optimisation steps of its own (the adversarial discriminator). Every
+/// optimizer step goes through the trainer, so its gradient hook (where distributed training
+/// all-reduces), clipping and schedule reach every parameter that is trained.
 /// A new variant is a new Objective, never a new training loop.
 public protocol Objective: AnyObject {
     var name: String { get }
     /// The batch's loss. `input` is the clean batch; the objective corrupts it if it denoises.
     func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms
-    /// Runs after the main optimizer step (e.g. a discriminator update). Default: nothing.
+    /// The objective's own steps for this batch, taken in order after the model's step.
+    /// Default: none.
+    func extraSteps(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> [ObjectiveStep]
+    /// Runs once a batch's steps are all taken (e.g. counting steps); it must not update
+    /// parameters (those updates belong in `extraSteps`). Default: nothing.
     func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator)
-    /// Extra trained state saved in checkpoints (modules and optimizers of its own).
+    /// Extra trained tensors saved in checkpoints (parameters of its own modules, counters).
     var extraState: [(String, Tensor)] { get }
+    /// The optimizers of its own steps, by name; checkpoints save and restore their state
+    /// (moments and step count) under "objective.<name>.".
+    var extraOptimizers: [(String, Optimizer)] { get }
 }
 
 extension Objective {
+    public func extraSteps(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> [ObjectiveStep] { [] }
     public func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator) {}
     public var extraState: [(String, Tensor)] { [] }
+    public var extraOptimizers: [(String, Optimizer)] { [] }
 }
 
 /// The plain (undercomplete) autoencoder: reconstruction loss only.

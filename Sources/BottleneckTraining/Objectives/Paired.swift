@@ -30,7 +30,7 @@ public final class PairedObjective: Objective {
     public init(_ label: String, transform: InputTransform, loss: LossKind = .mse,
                 restore: ((_ output: Tensor, _ input: Tensor) -> Tensor)? = nil) throws {
         if restore != nil && (loss == .bce || loss == .bceLogits) {
-            throw BottleneckError("variant \(label): its output is adjusted after the decoder, use --loss mse, l1 or rmse (not \(loss.rawValue))")
+            throw BottleneckError.invalid(.loss, "must be mse, l1 or rmse for variant \(label) (its output is adjusted after the decoder), not \(loss.rawValue)")
         }
         self.label = label
         self.transform = transform

@@ -5,13 +5,7 @@ import BottleneckData
 
 /// Sparse autoencoder: reconstruction plus a penalty that keeps the code's units mostly inactive.
 public final class SparseObjective: Objective {
-    public enum Penalty: Equatable {
-        /// weight * mean over the batch of sum_j |h_j|.
-        case l1(weight: Float)
-        /// weight * sum_j KL(rate || mean activation of unit j over the batch); the code must lie
-        /// in (0, 1), e.g. after a sigmoid.
-        case kl(rate: Float, weight: Float)
-    }
+    public typealias Penalty = SparsePenalty
 
     public let penalty: Penalty
     public let lossKind: LossKind

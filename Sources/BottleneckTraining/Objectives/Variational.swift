@@ -6,7 +6,7 @@ import BottleneckData
 /// reconstruction (summed over values, averaged over the batch) + beta * KL(q(z|x) || N(0, I)),
 /// with beta optionally warmed up linearly from 0.
 public final class VariationalObjective: Objective {
-    public enum Likelihood: String, Codable { case bernoulli, gaussian }
+    public typealias Likelihood = VAELikelihood
 
     public let beta: Float
     public let warmupSteps: Int

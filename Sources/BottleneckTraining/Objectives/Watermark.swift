@@ -76,16 +76,13 @@ public struct Watermark: Equatable, CustomStringConvertible {
         stamp = try BitmapFont.render(text, scale: scale)
     }
 
-    /// Parses an opacity "0.5" or a range "0.3-0.7".
-    public static func opacity(parsing s: String) throws -> ClosedRange<Float> {
-        let parts = s.split(separator: "-").map { Float($0) }
-        guard (1...2).contains(parts.count), parts.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
-            throw BottleneckError("watermark opacity '\(s)': expected a number in [0, 1] or a range like 0.3-0.7")
-        }
-        let lo = parts[0]!, hi = parts.last!!
-        guard lo <= hi else { throw BottleneckError("watermark opacity '\(s)': the range must be increasing") }
-        return lo...hi
+    /// The watermark of a variant's settings.
+    public init(_ settings: WatermarkSettings) throws {
+        try self.init(text: settings.text, opacity: settings.opacity, scale: settings.scale, value: settings.value)
     }
+
+    /// Parses an opacity "0.5" or a range "0.3-0.7".
+    public static func opacity(parsing s: String) throws -> ClosedRange<Float> { try WatermarkSettings.opacity(parsing: s) }
 
     public var description: String { "watermark '\(text)' opacity \(opacity.lowerBound)-\(opacity.upperBound)" }
 

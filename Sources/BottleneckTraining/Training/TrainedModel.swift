@@ -143,7 +143,10 @@ struct ModelDocuments {
         func decode<T: Decodable>(_ key: ModelFileKey, as type: T.Type) throws -> T? {
             try file.documents[key].map { try decodeJSON(type, $0, source: "\(source) (\(key.rawValue))") }
         }
-        guard let architecture = try decode(.architecture, as: ArchitectureSpec.self) else {
+        // Format-1 files stored every variant flag whatever the variant: knobs of another variant are dropped.
+        guard let architecture = try file.documents[.architecture].map({
+            try decodeJSON(ArchitectureSpec.self, $0, source: "\(source) (architecture)", userInfo: [VariantSpec.formatOneOptions: true])
+        }) else {
             throw BottleneckError.file(source, "no architecture in its metadata")
         }
         self.architecture = architecture

@@ -5,7 +5,8 @@ import BottleneckData
 
 /// The one training loop. Variants plug in through `Objective`; distributed training plugs in
 /// through `gradientHook`, called between the backward pass and the optimizer step (where
-/// gradients will be all-reduced).
+/// gradients will be all-reduced). Every optimizer step of a batch, the model's and each of the
+/// objective's `extraSteps`, goes through `takeStep`: hook, clipping and schedule apply to all.
 public final class Trainer {
     public let model: Autoencoder
     public let objective: Objective
@@ -17,6 +18,8 @@ public final class Trainer {
     public private(set) var bestLoss = Double.infinity
     public private(set) var epochsSinceBest = 0
 
+    /// Called after every backward pass with the parameters the coming optimizer step updates
+    /// (the model's, then those of each objective step, e.g. the AAE discriminator's).
     public var gradientHook: ((_ parameters: [Tensor]) -> Void)?
     public var onBatch: ((BatchProgress) -> Void)?
     public var onEpoch: ((EpochRecord) -> Void)?
@@ -59,21 +62,17 @@ public final class Trainer {
         var lossSum = 0.0, seen = 0
         var partSums: [String: Double] = [:]
         for (k, indices) in batches.enumerated() {
-            if let schedule = config.schedule {
-                optimizer.learningRate = schedule.rate(base: config.learningRate, step: (epoch - 1) * batches.count + k,
-                                                       epoch: epoch - 1, totalEpochs: config.epochs)
-            }
+            let position = (step: (epoch - 1) * batches.count + k, epoch: epoch - 1)
             let x = train.batch(indices)
             let terms = objective.loss(model: model, input: x, rng: rng)
             let loss = Double(terms.total.item)
             guard loss.isFinite else {
-                throw BottleneckError("training diverged: loss is \(loss) at epoch \(epoch), batch \(k + 1); the last checkpoint is kept (try a lower --lr or --clip-norm)")
+                throw BottleneckError("training diverged: loss is \(loss) at epoch \(epoch), batch \(k + 1); the last checkpoint is kept (try a lower learning rate or gradient clipping)")
             }
-            optimizer.zeroGrad()
-            terms.total.backward()
-            gradientHook?(optimizer.parameters)
-            if let c = config.clipNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: c) }
-            optimizer.step()
+            takeStep(optimizer, baseLearningRate: config.learningRate, loss: terms.total, at: position)
+            for extra in objective.extraSteps(model: model, input: x, rng: rng) {
+                takeStep(extra.optimizer, baseLearningRate: extra.baseLearningRate, loss: extra.loss(), at: position)
+            }
             objective.afterStep(model: model, input: x, rng: rng)
             lossSum += loss * Double(indices.count)
             seen += indices.count
@@ -89,6 +88,18 @@ public final class Trainer {
         return EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss,
                            seconds: seconds, samplesPerSecond: Double(seen) / max(seconds, 1e-9),
                            learningRate: optimizer.learningRate, parts: partSums.mapValues { $0 / Double(max(seen, 1)) })
+    }
+
+    /// One optimizer update from `loss`: schedule, zeroed gradients, backward, hook, clipping, step.
+    private func takeStep(_ optimizer: Optimizer, baseLearningRate: Float, loss: Tensor, at position: (step: Int, epoch: Int)) {
+        if let schedule = config.schedule {
+            optimizer.learningRate = schedule.rate(base: baseLearningRate, step: position.step, epoch: position.epoch, totalEpochs: config.epochs)
+        }
+        optimizer.zeroGrad()
+        loss.backward()
+        gradientHook?(optimizer.parameters)
+        if let c = config.clipNorm { clipGradientNorm(optimizer.parameters, maxNorm: c) }
+        optimizer.step()
     }
 
     /// The objective's loss on a dataset in eval mode, without gradients. Noise-drawing
@@ -111,13 +122,19 @@ public final class Trainer {
     public func restore(tensors: [String: Tensor], state: TrainerState, source: String) throws {
         let modelTensors = tensors.filter { !isAuxiliaryTensor($0.key) }
         try model.load(stateDict: modelTensors, from: source)
-        try optimizer.loadState(Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix("optimizer.") }
-            .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+        try optimizer.loadState(Self.section(tensors, prefix: "optimizer."))
         for (name, t) in objective.extraState {
             guard let src = tensors["objective." + name], src.shape == t.shape else {
                 throw BottleneckError.file(source, "checkpoint lacks objective state '\(name)'")
             }
             t.assign(src)
+        }
+        for (name, extra) in objective.extraOptimizers {
+            do {
+                try extra.loadState(Self.section(tensors, prefix: "objective.\(name)."))
+            } catch let e as BottleneckError {
+                throw BottleneckError.file(source, "\(name): \(e.message)")
+            }
         }
         rng.restore(state.rngState.compactMap { UInt64($0) })
         history = state.history
@@ -126,9 +143,17 @@ public final class Trainer {
         optimizer.learningRate = state.learningRate
     }
 
+    /// The tensors whose names start with `prefix`, named without it.
+    private static func section(_ tensors: [String: Tensor], prefix: String) -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+    }
+
+    /// Everything a checkpoint holds: the model's state_dict, the optimizer's state, and the
+    /// objective's own tensors and optimizers.
     public var checkpointTensors: [(String, Tensor)] {
         model.stateDict() + optimizer.stateTensors().map { ("optimizer." + $0.0, $0.1) }
             + objective.extraState.map { ("objective." + $0.0, $0.1) }
+            + objective.extraOptimizers.flatMap { name, extra in extra.stateTensors().map { ("objective.\(name)." + $0.0, $0.1) } }
     }
 
     public var checkpointState: TrainerState {

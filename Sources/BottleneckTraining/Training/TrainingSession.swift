@@ -6,17 +6,12 @@ import BottleneckData
 import Glibc
 #endif
 
-/// A setting of a training run, as named in messages about resuming.
-public enum TrainingSetting: String, CaseIterable, Sendable {
-    case epochs, batchSize, learningRate, optimizer, momentum, weightDecay, schedule, clipNorm, loss, seed
-    case validationFraction, patience
-    case architecture, variant, scaling, classes
-
+extension ConfigField {
     /// Settings a resumed run may change: they steer the rest of the run without invalidating
     /// what was done (more epochs, a new learning rate or schedule, another clip norm or patience).
     /// The others (batches, seed, optimizer, loss, split, model, scaling, classes) would make the
     /// resumed run a different run from the one checkpointed, so a change is refused.
-    public static let changeableOnResume: Set<TrainingSetting> = [.epochs, .learningRate, .schedule, .clipNorm, .patience]
+    public static let changeableOnResume: Set<ConfigField> = [.epochs, .learningRate, .schedule, .clipNorm, .patience]
 }
 
 /// What a training run is asked to do.
@@ -29,7 +24,7 @@ public struct TrainingRequest {
     public var config: TrainingConfig
     /// On resume: the settings of `config` chosen by the caller (the others come from the
     /// checkpoint). Changeable ones are honoured, others must equal the checkpoint's.
-    public var overrides: Set<TrainingSetting> = [.epochs]
+    public var overrides: Set<ConfigField> = [.epochs]
     /// Scaling of the inputs, fitted on the training part only. Nil: unit (images keep their fixed
     /// [0, 1] range); on resume, the checkpoint's.
     public var scaling: Scaler.Kind?
@@ -48,21 +43,10 @@ public struct TrainingRequest {
     }
 }
 
-/// A resumed run was asked to change a setting that cannot change mid-run.
-public struct ResumeConflict: Error, CustomStringConvertible {
-    public var setting: TrainingSetting
-    /// The checkpoint's path.
-    public var checkpoint: String
-    /// The checkpoint's value and the one asked for, as text.
-    public var saved: String
-    public var requested: String
-
-    /// The message, with `name` for the setting (a CLI gives its flag).
-    public func message(naming name: String) -> String {
-        "\(name) is \(saved) in the checkpoint \(checkpoint), \(requested) was asked for; a resumed run keeps it (start a fresh run to change it)"
-    }
-
-    public var description: String { message(naming: setting.rawValue) }
+/// A resumed run was asked to change a setting that cannot change mid-run: the error names the
+/// field and both values.
+func resumeConflict(_ field: ConfigField, checkpoint: String, saved: String, requested: String) -> BottleneckError {
+    .invalid(field, "is \(saved) in the checkpoint \(checkpoint), \(requested) was asked for; a resumed run keeps it (start a fresh run to change it)")
 }
 
 /// A training run tied to files, owning its policy: the data checks (finite values, feature
@@ -134,10 +118,10 @@ public final class TrainingSession {
                 try Self.checkSameArchitecture(saved: docs.architecture, asked: asked, inputShape: data.sampleShape, checkpoint: ckptPath)
             }
             if let kind = request.scaling, !Self.sameScalingKind(docs.scaler, kind, data: data) {
-                throw ResumeConflict(setting: .scaling, checkpoint: ckptPath, saved: docs.scaler.kind.rawValue, requested: kind.rawValue)
+                throw resumeConflict(.scaling, checkpoint: ckptPath, saved: docs.scaler.kind.rawValue, requested: kind.rawValue)
             }
             if let asked = classes, asked != docs.classes {
-                throw ResumeConflict(setting: .classes, checkpoint: ckptPath, saved: Self.describe(docs.classes), requested: Self.describe(asked))
+                throw resumeConflict(.classes, checkpoint: ckptPath, saved: Self.describe(docs.classes), requested: Self.describe(asked))
             }
             try TrainedModel.checkFeatures(data, expected: docs.featureNames, owner: "the checkpoint")
             (spec, scaler, classes) = (docs.architecture, docs.scaler, docs.classes)
@@ -199,29 +183,28 @@ public final class TrainingSession {
 
     /// The checkpoint's configuration with the request's `overrides` applied: changeable ones
     /// honoured, others refused when they differ.
-    static func resumedConfig(_ saved: TrainingConfig, request: TrainingConfig, overrides: Set<TrainingSetting>,
+    static func resumedConfig(_ saved: TrainingConfig, request: TrainingConfig, overrides: Set<ConfigField>,
                               epochsDone: Int, checkpoint: String) throws -> TrainingConfig {
         var c = saved
-        func take<T: Equatable>(_ setting: TrainingSetting, _ path: WritableKeyPath<TrainingConfig, T>) throws {
-            guard overrides.contains(setting), request[keyPath: path] != saved[keyPath: path] else { return }
-            guard TrainingSetting.changeableOnResume.contains(setting) else {
-                throw ResumeConflict(setting: setting, checkpoint: checkpoint, saved: describe(saved[keyPath: path]),
+        /// `fields` are the flags that set `path` (the optimizer's settings all live in `optimizer`).
+        func take<T: Equatable>(_ fields: [ConfigField], _ path: WritableKeyPath<TrainingConfig, T>) throws {
+            guard let field = fields.first(where: overrides.contains), request[keyPath: path] != saved[keyPath: path] else { return }
+            guard ConfigField.changeableOnResume.contains(field) else {
+                throw resumeConflict(field, checkpoint: checkpoint, saved: describe(saved[keyPath: path]),
                                      requested: describe(request[keyPath: path]))
             }
             c[keyPath: path] = request[keyPath: path]
         }
-        try take(.epochs, \.epochs)
-        try take(.batchSize, \.batchSize)
-        try take(.learningRate, \.learningRate)
-        try take(.optimizer, \.optimizer)
-        try take(.momentum, \.momentum)
-        try take(.weightDecay, \.weightDecay)
-        try take(.schedule, \.schedule)
-        try take(.clipNorm, \.clipNorm)
-        try take(.loss, \.loss)
-        try take(.seed, \.seed)
-        try take(.validationFraction, \.validationFraction)
-        try take(.patience, \.patience)
+        try take([.epochs], \.epochs)
+        try take([.batchSize], \.batchSize)
+        try take([.learningRate], \.learningRate)
+        try take([.optimizer, .momentum, .nesterov, .weightDecay], \.optimizer)
+        try take([.schedule], \.schedule)
+        try take([.clipNorm], \.clipNorm)
+        try take([.loss], \.loss)
+        try take([.seed], \.seed)
+        try take([.validationFraction], \.validationFraction)
+        try take([.patience], \.patience)
         if overrides.contains(.epochs), c.epochs <= epochsDone {
             throw BottleneckError.file(checkpoint, "has \(epochsDone) epochs done already; ask for more than \(epochsDone) epochs to continue")
         }
@@ -236,9 +219,9 @@ public final class TrainingSession {
         var savedLayers = saved, builtLayers = built
         (savedLayers.variant, builtLayers.variant) = (nil, nil)
         if savedLayers == builtLayers {
-            throw ResumeConflict(setting: .variant, checkpoint: checkpoint, saved: describe(saved.variant), requested: describe(built.variant))
+            throw resumeConflict(.variant, checkpoint: checkpoint, saved: describe(saved.variant), requested: describe(built.variant))
         }
-        throw ResumeConflict(setting: .architecture, checkpoint: checkpoint, saved: "'\(saved.name)'", requested: "'\(built.name)'"
+        throw resumeConflict(.architecture, checkpoint: checkpoint, saved: "'\(saved.name)'", requested: "'\(built.name)'"
                              + (saved.name == built.name ? " with other layers" : ""))
     }
 

@@ -23,7 +23,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(name: .long, help: "Baselines to probe too: comma list of raw, pca, or 'none'.") var baselines = "raw,pca"
     @Option(name: .long, help: "Use only the first N training samples.") var trainLimit: Int?
     @Option(name: .long, help: "Use only the first N test samples.") var testLimit: Int?
-    @Option(name: .long, help: "Optimizer: lbfgs (full batch, to convergence) or adam (mini-batch).") var optimizer = "lbfgs"
+    @Option(name: .long, help: "Optimizer: lbfgs (full batch, to convergence) or adam (mini-batch).") var optimizer = ProbeConfig.Optimizer.lbfgs
     @Option(name: .long, help: "L2 penalty weight on the probe's weights (default: chosen from 1e-5, 1e-4, 1e-3, 1e-2 on a held-out tenth of the training data).") var l2: Float?
     @Option(name: .long, help: "L-BFGS iteration limit.") var maxIterations = ProbeConfig().maxIterations
     @Option(name: .long, help: "Adam: epochs.") var epochs = ProbeConfig().epochs
@@ -33,8 +33,7 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         var config = ProbeConfig()
-        guard let o = ProbeConfig.Optimizer(rawValue: optimizer) else { throw BottleneckError("--optimizer must be lbfgs or adam, got '\(optimizer)'") }
-        config.optimizer = o
+        config.optimizer = optimizer
         config.l2 = l2
         config.maxIterations = maxIterations
         config.epochs = epochs

@@ -3,8 +3,9 @@ import Bottleneck
 import Foundation
 
 struct ModelChoice: ParsableArguments {
-    @Option(name: .long, help: "Preset architecture: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")) (default: conv for images, dense otherwise).")
-    var preset: String?
+    @Option(name: .long, help: "Preset architecture: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")) (default: conv for images, dense otherwise).",
+            transform: { try Preset.named($0) })
+    var preset: Preset?
 
     @Option(name: .long, help: "Architecture file (JSON) listing encoder and decoder layers, instead of a preset.")
     var arch: String?
@@ -15,76 +16,72 @@ struct ModelChoice: ParsableArguments {
     @Flag(name: .long, help: "Drop the activation on a preset's code (better codes for search and compression).")
     var linearCode = false
 
+    func validate() throws {
+        if preset != nil && arch != nil { throw ValidationError("give --preset or --arch, not both") }
+        if let codeSize, codeSize < 1 { throw ValidationError("--code-size must be at least 1, got \(codeSize)") }
+        if let arch, linearCode { throw ValidationError("--linear-code applies to presets; with --arch, remove the code's activation in \(arch)") }
+    }
+
     /// The spec for data of per-sample `shape`.
     func spec(for shape: [Int]) throws -> ArchitectureSpec {
-        if preset != nil && arch != nil { throw BottleneckError("give --preset or --arch, not both") }
-        if let codeSize, codeSize < 1 { throw BottleneckError("--code-size must be at least 1, got \(codeSize)") }
-        if let arch {
-            if linearCode { throw BottleneckError("--linear-code applies to presets; with --arch, remove the code's activation in \(arch)") }
-            return try ArchitectureSpec.load(path: arch)
-        }
-        let name = preset ?? (shape.count == 3 ? "conv" : "dense")
-        let spec = try Preset.named(name).spec(inputShape: shape, codeSize: codeSize)
+        if let arch { return try ArchitectureSpec.load(path: arch) }
+        let spec = try (preset ?? (shape.count == 3 ? .conv : .dense)).spec(inputShape: shape, codeSize: codeSize)
         return linearCode ? spec.withLinearCode() : spec
     }
 }
 
+/// The training flags. Each is nil when not given, so a resumed run can tell the flags the user
+/// gave from the library's defaults (`TrainingConfig()`), which apply to the rest.
 struct TrainingOptions: ParsableArguments {
-    // Optional so a resumed run can tell the flags given from the defaults (`overrides`).
-    @Option(name: .long, help: "Epochs to train; a resumed run continues up to this count (default 5).") var epochs: Int?
+    @Option(name: .long, help: "Epochs to train (a resumed run continues up to this count; default 5).") var epochs: Int?
     @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch (default 128).") var batchSize: Int?
-    @Option(name: .long, help: "Learning rate (default 0.001).") var lr: Float?
-    @Option(name: .long, help: "Optimizer: adam, adamw or sgd (default adam).") var optimizer: String?
-    @Option(name: .long, help: "SGD momentum (default 0.9).") var momentum: Float?
-    @Option(name: .long, help: "Weight decay (L2 for adam/sgd, decoupled for adamw; default 0).") var weightDecay: Float?
-    @Option(name: .long, help: "Learning-rate schedule: constant, step:K[:GAMMA], cosine[:T[:MIN]], warmup:W[+...].") var schedule: String?
-    @Option(name: .long, help: "Clip gradients to this global L2 norm.") var clipNorm: Float?
-    @Option(name: .long, help: "Reconstruction loss: mse, l1, rmse, bce, bce-logits (default mse).") var loss: String?
+    @Option(name: .long, parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Float?
+    @Option(name: .long, help: "Optimizer (default adam).") var optimizer: OptimizerChoice.Name?
+    @Option(name: .long, parsing: .unconditional, help: "SGD momentum (default 0.9).") var momentum: Float?
+    @Flag(name: .long, help: "SGD: Nesterov momentum.") var nesterov = false
+    @Option(name: .long, parsing: .unconditional, help: "Weight decay (L2 for adam/sgd, decoupled for adamw; default 0).") var weightDecay: Float?
+    @Option(name: .long, help: "Learning-rate schedule: constant, step:K[:GAMMA], cosine[:T[:MIN]], warmup:W[+...].",
+            transform: { try LearningRateSchedule(parsing: $0) }) var schedule: LearningRateSchedule?
+    @Option(name: .long, parsing: .unconditional, help: "Clip gradients to this global L2 norm.") var clipNorm: Float?
+    @Option(name: .long, help: "Reconstruction loss (default mse).") var loss: LossKind?
     @Option(name: .long, help: "Seed for weights, shuffling and noise (default 0).") var seed: UInt64?
-    @Option(name: .long, help: "Fraction of the training data held out for validation (default 0).") var validation: Double?
-    @Option(name: .long, help: "Early stopping: epochs without validation improvement (holds out 10% if --validation is 0).") var patience: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Fraction of the training data held out for validation (default 0).") var validation: Double?
+    @Option(name: .long, help: "Early stopping: epochs without validation improvement (holds out 10% if --validation is not given).") var patience: Int?
 
+    /// Range checks before anything runs: the library's, reported with the flag's name.
+    func validate() throws {
+        do { _ = try config() } catch let e as BottleneckError { throw ValidationError(commandLineMessage(e)) }
+    }
+
+    /// The configuration: the flags given, the library's defaults for the rest.
     func config() throws -> TrainingConfig {
         var c = TrainingConfig()
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
-        if let optimizer { c.optimizer = optimizer.lowercased() }
-        if let momentum { c.momentum = momentum }
-        if let weightDecay { c.weightDecay = weightDecay }
-        c.schedule = try schedule.map { try LearningRateSchedule(parsing: $0) }
-        c.clipNorm = clipNorm
-        if let loss {
-            guard let l = LossKind(rawValue: loss.lowercased()) else {
-                throw BottleneckError("--loss must be one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(loss)'")
-            }
-            c.loss = l
+        if optimizer != nil || momentum != nil || nesterov || weightDecay != nil {
+            c.optimizer = try OptimizerChoice(optimizer ?? c.optimizer.name, momentum: momentum, nesterov: nesterov ? true : nil, weightDecay: weightDecay)
         }
+        if let schedule { c.schedule = schedule }
+        if let clipNorm { c.clipNorm = clipNorm }
+        if let loss { c.loss = loss }
         if let seed { c.seed = seed }
-        let v = validation ?? 0
-        c.validationFraction = patience != nil && v == 0 ? 0.1 : v
-        c.patience = patience
+        if let validation { c.validationFraction = validation } else if patience != nil { c.validationFraction = 0.1 }
+        if let patience { c.patience = patience }
         try c.validate()
         return c
     }
 
-    /// The settings given on the command line (a resumed run applies these only).
-    var overrides: Set<TrainingSetting> {
-        let given: [(TrainingSetting, Bool)] = [
+    /// The configuration fields the user gave a flag for (the rest are defaults).
+    var givenFields: Set<ConfigField> {
+        let given: [(ConfigField, Bool)] = [
             (.epochs, epochs != nil), (.batchSize, batchSize != nil), (.learningRate, lr != nil), (.optimizer, optimizer != nil),
-            (.momentum, momentum != nil), (.weightDecay, weightDecay != nil), (.schedule, schedule != nil), (.clipNorm, clipNorm != nil),
-            (.loss, loss != nil), (.seed, seed != nil), (.validationFraction, validation != nil || patience != nil), (.patience, patience != nil),
+            (.momentum, momentum != nil), (.nesterov, nesterov), (.weightDecay, weightDecay != nil), (.schedule, schedule != nil),
+            (.clipNorm, clipNorm != nil), (.loss, loss != nil), (.seed, seed != nil), (.validationFraction, validation != nil),
+            (.patience, patience != nil),
         ]
         return Set(given.filter(\.1).map(\.0))
     }
-
-    /// The flag that sets each setting, for messages.
-    static let flags: [TrainingSetting: String] = [
-        .epochs: "--epochs", .batchSize: "--batch-size", .learningRate: "--lr", .optimizer: "--optimizer", .momentum: "--momentum",
-        .weightDecay: "--weight-decay", .schedule: "--schedule", .clipNorm: "--clip-norm", .loss: "--loss", .seed: "--seed",
-        .validationFraction: "--validation", .patience: "--patience", .architecture: "--preset/--arch", .variant: "--variant",
-        .scaling: "--scaling", .classes: "--classes",
-    ]
 }
 
 struct Train: ParsableCommand {
@@ -111,7 +108,7 @@ struct Train: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     @Option(name: .long, help: "Scaling of the data, stored with the model: unit (min-max to [0,1]), standard, none. Default: unit.")
-    var scaling: String?
+    var scaling: Scaler.Kind?
 
     @Option(name: .long, help: "Train only on samples with these labels, e.g. 1 or 0,6 (one-class models for `detect`).")
     var classes: String?
@@ -135,20 +132,12 @@ struct Train: ParsableCommand {
             spec = s
         }
         var request = TrainingRequest(outputPath: output, architecture: spec, config: config)
-        request.overrides = training.overrides
-        request.scaling = try scaling.map { name in
-            guard let kind = Scaler.Kind(rawValue: name) else {
-                throw BottleneckError("--scaling must be one of \(Scaler.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
-            }
-            return kind
-        }
+        request.overrides = training.givenFields
+        request.scaling = scaling
         request.classes = try classes.map { try parseClassList($0, flag: "--classes") }
         request.logPath = log
         request.resume = resume
-        let session: TrainingSession
-        do { session = try TrainingSession(request, data: raw) } catch let e as ResumeConflict {
-            throw BottleneckError(e.message(naming: TrainingOptions.flags[e.setting] ?? e.setting.rawValue))
-        }
+        let session = try TrainingSession(request, data: raw)
         let m = session.trainer.model
         print("training \(m.spec.name) (\(m.parameterCount) parameters, code \(formatShape(m.codeShape))) on \(session.train.count) samples of \(formatShape(session.train.sampleShape))"
               + (session.validation.map { ", validating on \($0.count)" } ?? "")

@@ -24,8 +24,7 @@ struct Unwatermark: ParsableCommand {
 
     func run() throws {
         let loaded = try TrainedModel.load(common.model)
-        let spec = loaded.model.spec.variant
-        let mark = spec?.kind == "unwatermark" ? try Variants.watermark(spec!) : try Watermark()
+        let mark = try Variants.watermark(loaded.model.spec.variant)
         if addWatermark && common.clean != nil { throw BottleneckError("give --add-watermark (mark clean inputs here) or --clean (references for marked inputs), not both") }
         let inputs = try RestorationInputs.load(dataOptions, loaded: loaded, channels: loaded.model.inputShape.count == 3 ? loaded.model.inputShape[0] : nil)
         guard inputs.isImage else { throw BottleneckError("unwatermark needs images [C, H, W], got \(inputs.source)") }

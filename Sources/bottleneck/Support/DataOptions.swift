@@ -12,8 +12,8 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "CSV: the column holding labels (by name).")
     var labelColumn: String?
 
-    @Option(name: .long, help: "Images: resize to HxW, e.g. 32x32 (default: all images must share one size).")
-    var imageSize: String?
+    @Option(name: .long, help: "Images: resize to HxW, e.g. 32x32 (default: all images must share one size).", transform: parseImageSize)
+    var imageSize: [Int]?
 
     @Flag(name: .long, help: "Images: keep colour (RGB) instead of converting to grayscale.")
     var color = false
@@ -24,6 +24,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Time series: rows between window starts.")
     var stride: Int = 1
 
+    func validate() throws {
+        if let w = window, w < 2 { throw ValidationError("--window must be at least 2, got \(w)") }
+        if stride < 1 { throw ValidationError("--stride must be at least 1, got \(stride)") }
+    }
+
     func request(path: String? = nil) throws -> DataRequest {
         var r = DataRequest(path: path ?? data)
         r.labels = labels
@@ -31,16 +36,17 @@ struct DataOptions: ParsableArguments {
         r.color = color
         r.window = window
         r.stride = stride
-        if let s = imageSize {
-            let parts = s.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
-                throw BottleneckError("--image-size must look like 32x32, got '\(s)'")
-            }
-            r.imageSize = parts
-        }
-        if let w = window, w < 2 { throw BottleneckError("--window must be at least 2, got \(w)") }
-        if stride < 1 { throw BottleneckError("--stride must be at least 1, got \(stride)") }
+        r.imageSize = imageSize
         return r
     }
+}
+
+/// "32x32" as [32, 32].
+private func parseImageSize(_ s: String) throws -> [Int] {
+    let parts = s.lowercased().split(separator: "x").map { Int($0) }
+    guard parts.count == 2, let h = parts[0], let w = parts[1], h > 0, w > 0 else {
+        throw ValidationError("expected HxW in pixels, e.g. 32x32")
+    }
+    return [h, w]
 }
 
