@@ -76,8 +76,9 @@ public struct PCABaseline: Codable, Equatable {
     /// The scaling applied to the data before PCA and the model, the unit of every error here
     /// (`.none` for one that leaves values unchanged).
     public var scaling: Scaler.Kind
-    /// PCA's mean squared reconstruction error on the training and the test data.
+    /// PCA's mean squared reconstruction error on the training data.
     public var trainMSE: Double
+    /// PCA's mean squared reconstruction error on the test data.
     public var testMSE: Double
     /// The fraction of the training data's total variance the components explain.
     public var explainedVarianceFraction: Double
