@@ -1,7 +1,5 @@
 import Foundation
 import BottleneckCore
-import BottleneckNN
-import BottleneckData
 
 /// The metadata keys of a model file and of a training checkpoint, named once. Each key except
 /// `format` and `formatVersion` holds one JSON document (sorted keys, so the bytes depend only on
@@ -85,6 +83,6 @@ public struct ModelFile {
 
 /// Tensors stored beside the model's own: optimizer and objective state in checkpoints, extras
 /// such as a VAE prior or a detector's statistics.
-func isAuxiliaryTensor(_ name: String) -> Bool {
+package func isAuxiliaryTensor(_ name: String) -> Bool {
     name.hasPrefix("optimizer.") || name.hasPrefix("objective.") || name.hasPrefix("extra.")
 }
