@@ -90,9 +90,9 @@ final class AnomalyTests: XCTestCase {
         XCTAssertEqual(d.flags(scores).filter { $0 }.count, 10, "contamination 0.1 flags 10% of the training scores")
         XCTAssertEqual(try Detector.fit(score: .mse, rule: .max, trainingScores: scores).flags(scores).filter { $0 }.count, 0)
         XCTAssertEqual(d.training?.median ?? 0, 50.5, accuracy: 1e-9)
-        for (rule, flag) in [(ThresholdRule.contamination(0), "--contamination"), (.contamination(1), "--contamination"),
-                             (.percentile(101), "--percentile"), (.sigma(-1), "--sigma"), (.value(.nan), "--threshold")] {
-            XCTAssertThrowsError(try rule.threshold(for: scores)) { XCTAssertTrue("\($0)".contains(flag), "\($0)") }
+        for (rule, field) in [(ThresholdRule.contamination(0), ConfigField.contamination), (.contamination(1), .contamination),
+                              (.percentile(101), .percentile), (.sigma(-1), .sigma), (.value(.nan), .threshold)] {
+            XCTAssertThrowsError(try rule.threshold(for: scores)) { XCTAssertEqual(($0 as? BottleneckError)?.field, field, "\($0)") }
         }
         XCTAssertThrowsError(try ThresholdRule.max.threshold(for: []))
     }
@@ -155,8 +155,8 @@ final class AnomalyTests: XCTestCase {
         XCTAssertEqual(try d.restricted(toClasses: [1]).labels, [1, 1])
         XCTAssertThrowsError(try d.restricted(toClasses: [7])) { XCTAssertTrue("\($0)".contains("labels present: 0, 1, 2"), "\($0)") }
         XCTAssertThrowsError(try Dataset(inputs: Tensor.zeros([2, 2])).restricted(toClasses: [1])) { XCTAssertTrue("\($0)".contains("needs labels")) }
-        XCTAssertEqual(try parseClassList("0, 6", flag: "--classes"), [0, 6])
-        XCTAssertThrowsError(try parseClassList("a", flag: "--classes"))
+        XCTAssertEqual(try parseClassList("0, 6", field: .classes), [0, 6])
+        XCTAssertThrowsError(try parseClassList("a", field: .classes))
     }
 
     /// The ELBO score's mean agrees with the variational objective's negative ELBO on the same data.

@@ -52,7 +52,7 @@ final class BundleCLITests: XCTestCase {
         try expectCLIError(["train", "--resume", "-o", "t.safetensors", "--data", "t.csv", "--epochs", "2", "--scaling", "unit"], in: dir,
                            ["--scaling is standard in the checkpoint", "unit was asked for"])
         try expectCLIError(["train", "--resume", "-o", "t.safetensors", "--data", "t.csv", "--epochs", "2", "--code-size", "3"], in: dir,
-                           ["--preset/--arch", "in the checkpoint"])
+                           ["the architecture (--preset, --arch, --code-size, --linear-code) is 'dense' in the checkpoint"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/t.safetensors")), model, "a refused resume changes nothing")
         XCTAssertEqual(try logLines().count, 1)
 

@@ -30,7 +30,7 @@ final class PCATests: XCTestCase {
 
     func testRejectsBadComponentCount() {
         XCTAssertThrowsError(try PCA.fit(Tensor.zeros([5, 3]), components: 4)) { e in
-            XCTAssertTrue("\(e)".contains("--components"))
+            XCTAssertEqual((e as? BottleneckError)?.field, .components, "\(e)")
         }
     }
 }

@@ -19,9 +19,9 @@ public struct AnomalyScorer {
 
     public init(model: Autoencoder, score: AnomalyScore, elboSamples: Int = 8, seed: UInt64 = 0) throws {
         if score == .elbo && !model.isVariational {
-            throw BottleneckError("--score elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder (use mse or l1)")
+            throw BottleneckError.invalid(.score, "elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder (use mse or l1)")
         }
-        guard elboSamples >= 1 else { throw BottleneckError("--elbo-samples must be at least 1, got \(elboSamples)") }
+        guard elboSamples >= 1 else { throw BottleneckError.invalid(.elboSamples, "must be at least 1, got \(elboSamples)") }
         self.model = model
         self.score = score
         self.elboSamples = elboSamples
@@ -101,12 +101,12 @@ public enum AnomalyLabels {
 }
 
 /// Parses a list of class labels such as "0,1,7"; `flag` names the option in messages.
-public func parseClassList(_ text: String, flag: String) throws -> Set<Int> {
+public func parseClassList(_ text: String, field: ConfigField) throws -> Set<Int> {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     var classes = Set<Int>()
     for p in parts {
         guard let c = Int(p), c >= 0 else {
-            throw BottleneckError("\(flag) must list non-negative class labels separated by commas, e.g. 0,1; got '\(text)'")
+            throw BottleneckError.invalid(field, "must list non-negative class labels separated by commas, e.g. 0,1; got '\(text)'")
         }
         classes.insert(c)
     }

@@ -18,7 +18,7 @@ public struct PCA {
     /// Fits k components to the rows of `data` ([N, ...] is flattened per sample).
     public static func fit(_ data: Tensor, components k: Int) throws -> PCA {
         let n = data.shape[0], d = data.count / max(n, 1)
-        guard k >= 1, k <= d else { throw BottleneckError("PCA: --components must be in 1...\(d), got \(k)") }
+        guard k >= 1, k <= d else { throw BottleneckError.invalid(.components, "must be in 1...\(d) for PCA, got \(k)") }
         guard n >= 2 else { throw BottleneckError("PCA needs at least 2 samples, got \(n)") }
         let mean = Tensor(shape: [d])
         var acc = [Double](repeating: 0, count: d)

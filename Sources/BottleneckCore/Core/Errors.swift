@@ -61,7 +61,7 @@ public enum ConfigField: Hashable, Sendable {
     /// A knob of a variant, by its key in the variant's options (e.g. "beta").
     case variantOption(String)
     // Data.
-    case data, labels, labelColumn, imageSize, window, stride, scaling, classes
+    case data, labels, labelColumn, imageSize, window, stride, scaling, classes, normalClasses
     // Linear probes (`ProbeConfig`).
     case maxIterations, l2
     // Applications.

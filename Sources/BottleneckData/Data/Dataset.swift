@@ -86,14 +86,14 @@ public enum FashionMNIST {
 extension Dataset {
     /// The samples whose label is in `classes` (one-class training, fitting on normal data).
     /// `flag` names the option in messages.
-    public func restricted(toClasses classes: Set<Int>, flag: String = "--classes") throws -> Dataset {
+    public func restricted(toClasses classes: Set<Int>, field: ConfigField = .classes) throws -> Dataset {
         guard let labels else {
-            throw BottleneckError("\(flag) needs labels, and \(source) has none (give --labels or --label-column)")
+            throw BottleneckError.invalid(field, "needs labels, and \(source) has none (give the data labels: a label file or column)")
         }
         let keep = labels.indices.filter { classes.contains(labels[$0]) }
         guard !keep.isEmpty else {
             let present = Set(labels).sorted().map(String.init).joined(separator: ", ")
-            throw BottleneckError("\(flag) \(classes.sorted().map(String.init).joined(separator: ",")): no sample of \(source) has such a label (labels present: \(present))")
+            throw BottleneckError.invalid(field, "\(classes.sorted().map(String.init).joined(separator: ",")): no sample of \(source) has such a label (labels present: \(present))")
         }
         return keep.count == count ? self : subset(keep)
     }

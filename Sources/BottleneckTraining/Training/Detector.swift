@@ -17,7 +17,7 @@ public enum AnomalyScore: String, Codable, CaseIterable, Sendable {
 
     public static func named(_ name: String) throws -> AnomalyScore {
         guard let s = AnomalyScore(rawValue: name.lowercased()) else {
-            throw BottleneckError("--score must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+            throw BottleneckError.invalid(.score, "must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
         }
         return s
     }
@@ -55,13 +55,13 @@ public enum ThresholdRule: Equatable, CustomStringConvertible {
     public func validate() throws {
         switch self {
         case .contamination(let f):
-            guard f > 0, f < 1 else { throw BottleneckError("--contamination must be a fraction in (0, 1), got \(f)") }
+            guard f > 0, f < 1 else { throw BottleneckError.invalid(.contamination, "must be a fraction in (0, 1), got \(f)") }
         case .percentile(let p):
-            guard p >= 0, p <= 100 else { throw BottleneckError("--percentile must be in [0, 100], got \(p)") }
+            guard p >= 0, p <= 100 else { throw BottleneckError.invalid(.percentile, "must be in [0, 100], got \(p)") }
         case .sigma(let k):
-            guard k.isFinite, k >= 0 else { throw BottleneckError("--sigma must be a non-negative number of standard deviations, got \(k)") }
+            guard k.isFinite, k >= 0 else { throw BottleneckError.invalid(.sigma, "must be a non-negative number of standard deviations, got \(k)") }
         case .value(let v):
-            guard v.isFinite else { throw BottleneckError("--threshold must be a finite number, got \(v)") }
+            guard v.isFinite else { throw BottleneckError.invalid(.threshold, "must be a finite number, got \(v)") }
         case .max: break
         }
     }

@@ -62,7 +62,7 @@ struct Detect: ParsableCommand {
         try checkOutputName(roc, ".svg", "--roc")
         try checkOutputName(histogram, ".svg", "--histogram")
         let loaded = try TrainedModel.load(model)
-        let explicitNormal = try normalClasses.map { try parseClassList($0, flag: "--normal-classes") }
+        let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
         let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal)
         let (kind, normal, scorer) = (policy.score, policy.normalClasses, try policy.scorer())
 
@@ -191,7 +191,7 @@ struct Detect: ParsableCommand {
         }
         var what = "\(d.source)"
         if let normal, d.labels != nil {
-            d = try d.restricted(toClasses: normal, flag: "--normal-classes")
+            d = try d.restricted(toClasses: normal, field: .normalClasses)
             what += ", classes \(normal.sorted().map(String.init).joined(separator: ","))"
         }
         return (d, "\(d.count) training samples of \(what)")

@@ -134,7 +134,7 @@ struct Train: ParsableCommand {
         var request = TrainingRequest(outputPath: output, architecture: spec, config: config)
         request.overrides = training.givenFields
         request.scaling = scaling
-        request.classes = try classes.map { try parseClassList($0, flag: "--classes") }
+        request.classes = try classes.map { try parseClassList($0, field: .classes) }
         request.logPath = log
         request.resume = resume
         let session = try TrainingSession(request, data: raw)
