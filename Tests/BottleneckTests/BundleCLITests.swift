@@ -92,7 +92,7 @@ final class BundleCLITests: XCTestCase {
             try expectCLIError([command, "--model", "t.safetensors", "--data", "reordered.csv"], in: dir,
                                ["reordered.csv", "column 1 is 'f1' where the model has 'f0'", "another order"])
             try expectCLIError([command, "--model", "t.safetensors", "--data", "renamed.csv"], in: dir,
-                               ["renamed.csv", "column 4 is 'x3' where the model has 'f3'"])
+                               ["renamed.csv", "missing f3", "not in the model: x3"])
         }
     }
 

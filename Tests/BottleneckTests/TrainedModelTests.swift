@@ -105,7 +105,8 @@ final class TrainedModelTests: XCTestCase {
         XCTAssertNoThrow(try bundle.prepare(Dataset(inputs: x, source: "unnamed.npy")), "data without names cannot be checked")
         let cases: [([String], [String])] = [
             (["a", "c", "b"], ["t.csv", "column 2 is 'c' where the model has 'b'", "another order"]),
-            (["a", "b", "z"], ["t.csv", "column 3 is 'z' where the model has 'c'", "a, b, c"]),
+            (["a", "b", "z"], ["t.csv", "missing c", "not in the model: z", "trained on a, b, c"]),
+            (["a", "b", "b"], ["t.csv", "missing c"]),
         ]
         for (names, fragments) in cases {
             XCTAssertThrowsError(try bundle.prepare(Dataset(inputs: x, source: "t.csv", featureNames: names))) { e in
@@ -115,7 +116,7 @@ final class TrainedModelTests: XCTestCase {
         }
         let wide = TrainedModel(model: try tableModel(features: 4), featureNames: ["a", "b", "c", "d"])
         XCTAssertThrowsError(try wide.checkFeatures(Dataset(inputs: x, source: "t.csv", featureNames: ["a", "b", "c"]))) { e in
-            XCTAssertTrue("\(e)".contains("has 3 feature columns") && "\(e)".contains("trained on 4"), "\(e)")
+            XCTAssertTrue("\(e)".contains("missing d") && "\(e)".contains("trained on a, b, c, d"), "\(e)")
         }
     }
 

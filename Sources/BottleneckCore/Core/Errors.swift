@@ -70,6 +70,8 @@ public enum ConfigField: Hashable, Sendable {
     case score, elboSamples, contamination, percentile, sigma, threshold
     /// Continuing a run from its checkpoint.
     case resume
+    /// The memory a model may need (`ModelMemory`).
+    case maxModelMemory
 
     /// The library's name of the field: the property name, or "variant option 'beta'".
     public var name: String {

@@ -50,7 +50,9 @@ public func jsonString<T: Encodable>(_ value: T) throws -> String {
 public func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, source: String, userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
     let decoder = JSONDecoder()
     decoder.userInfo = userInfo
-    do { return try decoder.decode(type, from: Data(text.utf8)) } catch {
+    let data = Data(text.utf8)
+    if let problem = jsonStructureProblem(data) { throw BottleneckError("\(source): \(problem)") }
+    do { return try decoder.decode(type, from: data) } catch {
         throw BottleneckError("\(source): \(describeDecodingError(error))")
     }
 }
@@ -86,4 +88,51 @@ public struct AnyCodingKey: CodingKey, Hashable {
 extension JSONValue {
     /// A Float as a JSON number written in its shortest form (0.002, not 0.0020000000949949026).
     public static func float(_ value: Float) -> JSONValue { .number(Double("\(value)") ?? Double(value)) }
+}
+
+/// What Foundation's JSON readers let through silently, or nil: a key given twice in one object
+/// (JSONSerialization keeps the last, JSONDecoder the first, so two readers of one file would
+/// disagree) and nesting deeper than `maxDepth`. Malformed JSON is left to the parser.
+public func jsonStructureProblem(_ data: Data, maxDepth: Int = InputLimits.maxJSONDepth) -> String? {
+    var objects: [Set<String>?] = []  // one entry per open container: its keys, nil for an array
+    var expectKey = false
+    return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String? in
+        let b = raw.bindMemory(to: UInt8.self)
+        var i = 0
+        while i < b.count {
+            switch b[i] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                objects.append(b[i] == UInt8(ascii: "{") ? [] : nil)
+                guard objects.count <= maxDepth else { return "nested deeper than \(maxDepth) levels" }
+                expectKey = b[i] == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if !objects.isEmpty { objects.removeLast() }
+                expectKey = false
+            case UInt8(ascii: ","):
+                expectKey = objects.last.map { $0 != nil } ?? false
+            case UInt8(ascii: ":"):
+                expectKey = false
+            case UInt8(ascii: "\""):
+                let start = i
+                var escaped = false
+                i += 1
+                while i < b.count && b[i] != UInt8(ascii: "\"") {
+                    if b[i] == UInt8(ascii: "\\") { escaped = true; i += 1 }
+                    i += 1
+                }
+                if expectKey, objects.last != nil, objects.last! != nil, i < b.count {
+                    let quoted = Data(b[start...i])
+                    let key = escaped ? (try? JSONSerialization.jsonObject(with: quoted, options: .fragmentsAllowed)) as? String
+                                      : String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
+                    if let key, objects[objects.count - 1]!.insert(key).inserted == false {
+                        return "key '\(key)' appears twice in one object"
+                    }
+                    expectKey = false
+                }
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
 }

@@ -5,12 +5,12 @@ extension DataSource {
         [
             ([".csv", ".tsv"], { r, path in
                 if let window = r.window {
-                    let table = try CSV.read(path, drop: r.labelColumn.map { [CSVColumn.name($0)] } ?? [])
+                    let table = try CSV.read(path, drop: r.labelColumn.map { [CSVColumn.name($0)] } ?? [], header: r.csvHeader)
                     var windows = try TimeSeries.windows(table.dataset.inputs, length: window, stride: r.stride, source: path)
                     windows.featureNames = table.dataset.featureNames
                     return windows
                 }
-                return try CSV.read(path, label: r.labelColumn.map { .name($0) }).dataset
+                return try CSV.read(path, label: r.labelColumn.map { .name($0) }, header: r.csvHeader).dataset
             }),
             ([".npy"], { r, path in
                 let d = try NPYArray.loadDataset(inputs: path, labels: r.labels)

@@ -11,6 +11,8 @@ public struct DataRequest {
     public var labels: String?
     /// For tabular data: the column holding labels.
     public var labelColumn: String?
+    /// CSV: whether the first row is a header; nil applies `CSV.isHeader`'s rule.
+    public var csvHeader: Bool?
     /// Images: resize to [height, width]; nil: all must share one size.
     public var imageSize: [Int]?
     /// Images: keep colour (3 channels) instead of grayscale.

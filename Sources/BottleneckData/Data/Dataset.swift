@@ -77,9 +77,14 @@ public enum FashionMNIST {
             guard l.shape.count == 1, l.shape[0] == shape[0] else {
                 throw BottleneckError.file(labels, "has \(formatShape(l.shape)) labels for \(shape[0]) images")
             }
+            if let k = l.values.firstIndex(where: { !($0 >= 0 && $0 < 16_777_216 && $0 == $0.rounded()) }) {
+                throw BottleneckError.file(labels, "label \(l.values[k]) at index \(k) is not a class number (0, 1, 2, ...)")
+            }
             labelValues = l.values.map { Int($0) }
         }
-        return Dataset(inputs: t, labels: labelValues, source: images)
+        let dataset = Dataset(inputs: t, labels: labelValues, source: images)
+        try validateFinite(dataset)
+        return dataset
     }
 }
 

@@ -27,8 +27,8 @@ public struct CSVData {
 /// Comma-separated values. Rows and columns in messages are counted from 1 as a spreadsheet shows
 /// them: the row is the file's line (a header is row 1), the column its position in the row.
 public enum CSV {
-    /// Reads a CSV of numbers. `header`: nil detects it (a first row with text where the second row
-    /// has a number is a header). `delimiter`: nil picks the most frequent of ',', ';' and tab in
+    /// Reads a CSV of numbers. `header`: nil applies the header rule (`isHeader`: a first row of
+    /// names only is a header, of numbers only is data, of both is an error). `delimiter`: nil picks the most frequent of ',', ';' and tab in
     /// the first line. `label` becomes the labels: integers as they are, or text mapped to
     /// 0, 1, ... in sorted order (pass the training set's `labelNames` to reuse its mapping).
     /// `drop` lists columns to ignore (a timestamp, an id). Every other cell must be a finite number.
@@ -51,9 +51,17 @@ public enum CSV {
         guard let first = try reader.next() else { throw BottleneckError.file(source, "is empty: no rows") }
         let second = try reader.next()
 
-        let hasHeader = header ?? detectHeader(first, second)
+        let hasHeader = try header ?? isHeader(first, source: source)
         let width = first.count
         let names = hasHeader ? (0..<width).map { String(decoding: first[$0], as: UTF8.self) } : (1...width).map { "column \($0)" }
+        if hasHeader {
+            var seen: [String: Int] = [:]
+            for (c, name) in names.enumerated() where !name.trimmingCharacters(in: .whitespaces).isEmpty {
+                if let before = seen.updateValue(c, forKey: name) {
+                    throw BottleneckError.file(source, "header names column '\(name)' twice (columns \(before + 1) and \(c + 1)): the model stores columns by name")
+                }
+            }
+        }
         func resolve(_ c: CSVColumn) throws -> Int {
             switch c {
             case .index(let i):
@@ -239,14 +247,21 @@ public enum CSV {
         return [9, 59, 44].max { counts[$0]! < counts[$1]! } ?? 44
     }
 
-    /// A first row is a header if one of its cells is text where the second row has a number
-    /// (with a single row: if any cell is text).
-    static func detectHeader(_ first: Row, _ second: Row?) -> Bool {
+    /// The header rule: the first row is a header when none of its cells is a number (empty
+    /// cells, as pandas writes above an index, count as names), and data when none is text. A
+    /// row of both is an error naming row 1 and the cells: a typo in the first data row must not
+    /// turn it silently into column names.
+    static func isHeader(_ first: Row, source: String) throws -> Bool {
         var scratch = [CChar](repeating: 0, count: 64)
-        guard let second else { return (0..<first.count).contains { number(first[$0], scratch: &scratch) == nil } }
-        return (0..<first.count).contains { c in
-            number(first[c], scratch: &scratch) == nil && c < second.count && number(second[c], scratch: &scratch) != nil
+        var text: Int?, numeric: Int?
+        for c in 0..<first.count {
+            if number(first[c], scratch: &scratch) != nil { numeric = numeric ?? c }
+            else if !first[c].allSatisfy({ $0 == 32 || $0 == 9 }) { text = text ?? c }
         }
+        guard let t = text else { return false }
+        guard let n = numeric else { return true }
+        func cell(_ c: Int) -> String { "column \(c + 1) '\(String(decoding: first[c].prefix(40), as: UTF8.self))'" }
+        throw BottleneckError.file(source, "row 1 mixes names and numbers (\(cell(t)) is not a number, \(cell(n)) is): a header row must be all names, a data row all numbers")
     }
 
     /// Reads rows of cells one at a time (quotes removed, "" unescaped). Blank lines are skipped;

@@ -6,31 +6,9 @@ import BottleneckCore
 public enum Gzip {
     public static func isGzipped(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
 
-    public static func decompress(_ data: Data, source: String) throws -> Data {
-        var stream = z_stream()
-        guard bn_inflateInit2(&stream, 15 + 32) == Z_OK else { throw BottleneckError.file(source, "zlib could not start") }
-        defer { inflateEnd(&stream) }
-        var out = Data()
-        let chunk = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        var status: Int32 = Z_OK
-        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: UInt8.self).baseAddress)
-            stream.avail_in = uInt(input.count)
-            repeat {
-                try buffer.withUnsafeMutableBufferPointer { b in
-                    stream.next_out = b.baseAddress
-                    stream.avail_out = uInt(chunk)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    guard status == Z_OK || status == Z_STREAM_END else {
-                        throw BottleneckError.file(source, "corrupt gzip data (zlib error \(status))")
-                    }
-                    out.append(b.baseAddress!, count: chunk - Int(stream.avail_out))
-                }
-            } while status != Z_STREAM_END && (stream.avail_in > 0 || stream.avail_out == 0)
-        }
-        guard status == Z_STREAM_END else { throw BottleneckError.file(source, "gzip data ends early: truncated file") }
-        return out
+    /// The inflated bytes, refusing past `limit`: a small file can inflate to any size.
+    public static func decompress(_ data: Data, source: String, limit: Int = InputLimits.maxInflatedBytes) throws -> Data {
+        try GzipStream(DataStream(data), source: source).readAll(limit: limit, source: source)
     }
 
     public static func compress(_ data: Data, level: Int32 = 6) -> Data {
@@ -56,9 +34,66 @@ public enum Gzip {
     }
 }
 
-/// Reads a whole file, gunzipping it if it is gzip data.
-public func readFileMaybeGzipped(_ path: String) throws -> Data {
-    guard FileManager.default.fileExists(atPath: path) else { throw BottleneckError.file(path, "no such file") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw BottleneckError.file(path, "cannot be read") }
-    return Gzip.isGzipped(data) ? try Gzip.decompress(data, source: path) : data
+/// Inflates a gzip stream as it is read (concatenated members too, as `gzip -d` does).
+public final class GzipStream: ByteStream {
+    private let input: ByteStream
+    private let source: String
+    // zlib keeps a pointer to its z_stream: it must not move, so it lives on the heap.
+    private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private var inBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var inputEnded = false, memberEnded = false, started = false
+
+    public init(_ input: ByteStream, source: String) {
+        self.input = input
+        self.source = source
+        stream.initialize(to: z_stream())
+    }
+
+    deinit {
+        if started { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count > 0 else { return 0 }
+        if !started {
+            guard bn_inflateInit2(stream, 15 + 32) == Z_OK else { throw BottleneckError.file(source, "zlib could not start") }
+            started = true
+        }
+        let capacity = min(buffer.count, Int(UInt32.max))
+        stream.pointee.next_out = out
+        stream.pointee.avail_out = uInt(capacity)
+        try inBuffer.withUnsafeMutableBufferPointer { inb in
+            while stream.pointee.avail_out == uInt(capacity) {
+                if stream.pointee.avail_in == 0 && !inputEnded {
+                    let n = try input.read(into: UnsafeMutableRawBufferPointer(inb))
+                    if n == 0 { inputEnded = true } else {
+                        stream.pointee.next_in = inb.baseAddress
+                        stream.pointee.avail_in = uInt(n)
+                    }
+                }
+                if memberEnded {
+                    // Another member follows, or the data ends here.
+                    guard stream.pointee.avail_in > 0 else { return }
+                    inflateReset(stream)
+                    memberEnded = false
+                }
+                if stream.pointee.avail_in == 0 && inputEnded {
+                    throw BottleneckError.file(source, "gzip data ends early: truncated file")
+                }
+                let status = inflate(stream, Z_NO_FLUSH)
+                if status == Z_STREAM_END { memberEnded = true; continue }
+                guard status == Z_OK || (status == Z_BUF_ERROR && stream.pointee.avail_in == 0) else {
+                    throw BottleneckError.file(source, "corrupt gzip data (zlib error \(status))")
+                }
+            }
+        }
+        return capacity - Int(stream.pointee.avail_out)
+    }
+}
+
+/// Reads a whole file, gunzipping it if it is gzip data, refusing past `limit` bytes.
+public func readFileMaybeGzipped(_ path: String, limit: Int = InputLimits.maxInflatedBytes) throws -> Data {
+    try openMaybeGzipped(path).readAll(limit: limit, source: path)
 }

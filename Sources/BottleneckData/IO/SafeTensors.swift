@@ -34,11 +34,16 @@ public struct SafeTensors {
         let data = data.startIndex == 0 ? data : Data(data)  // a slice keeps its parent's indices
         guard data.count >= 8 else { throw fail("shorter than its 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
+        guard headerLength <= UInt64(InputLimits.maxHeaderBytes) else {
+            throw fail("header length \(headerLength) is over the \(InputLimits.maxHeaderBytes)-byte limit")
+        }
+        guard headerLength <= UInt64(data.count - 8) else {
             throw fail("header length \(headerLength) exceeds the file (\(data.count) bytes): truncated?")
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
         guard String(data: headerData, encoding: .utf8) != nil else { throw fail("header is not UTF-8 text") }
+        // Duplicate names would be resolved silently (and differently by different readers).
+        if let problem = jsonStructureProblem(headerData) { throw fail("header: \(problem)") }
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw fail("header is not a JSON object")
         }
@@ -61,6 +66,7 @@ public struct SafeTensors {
                 throw fail("tensor '\(name)' runs past the end of the data (\(end) > \(body.count)): truncated?")
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)' has a negative dimension in shape \(shape)") }
+            guard shape.count <= InputLimits.maxRank else { throw fail("tensor '\(name)' has \(shape.count) dimensions; at most \(InputLimits.maxRank) are read") }
             entries.append((name, begin, end, dtype, shape))
         }
         // The spec: tensors tile the data exactly, in offset order, without overlap or gap.

@@ -33,8 +33,8 @@ public final class Unflatten: Module {
     public init(_ shape: [Int]) { self.shape = shape }
     public override func callAsFunction(_ x: Tensor) -> Tensor { x.reshaped([x.shape[0]] + shape) }
     public override func outputShape(for input: [Int]) throws -> [Int] {
-        guard input.reduce(1, *) == shape.reduce(1, *) else {
-            throw BottleneckError.shape(layer: "Unflatten(\(formatShape(shape)))", expected: "\(shape.reduce(1, *)) values", got: input)
+        guard let need = checkedElementCount(shape), need == checkedElementCount(input) else {
+            throw BottleneckError.shape(layer: "Unflatten(\(formatShape(shape)))", expected: "\(checkedElementCount(shape).map(String.init) ?? "too many") values", got: input)
         }
         return shape
     }

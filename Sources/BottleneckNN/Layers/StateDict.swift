@@ -11,6 +11,10 @@ extension Module {
             guard src.shape == t.shape else {
                 throw BottleneckError.file(file, "tensor '\(name)' has shape \(formatShape(src.shape)), the model needs \(formatShape(t.shape))")
             }
+            // A model with a NaN weight scores every input NaN: refuse it at load, not at use.
+            if let k = (0..<src.count).first(where: { !src.data[$0].isFinite }) {
+                throw BottleneckError.file(file, "tensor '\(name)' holds a non-finite value (\(src.data[k]) at index \(k)): the weights are damaged")
+            }
         }
         if strict {
             let known = Set(mine.map(\.0))

@@ -80,10 +80,10 @@ public struct LayerSpec: Codable, Equatable {
 
     public func int(_ key: String, default value: Int? = nil) throws -> Int {
         switch args[key] {
-        case .number(let n)? where n == n.rounded(): return Int(n)
+        case .number(let n)? where n == n.rounded() && Swift.abs(n) <= Double(Int32.max): return Int(n)
         case nil: if let value { return value }
             throw BottleneckError("layer '\(type)': missing argument '\(key)'")
-        default: throw BottleneckError("layer '\(type)': argument '\(key)' must be an integer, got \(args[key]!)")
+        default: throw BottleneckError("layer '\(type)': argument '\(key)' must be an integer of at most \(Int32.max), got \(args[key]!)")
         }
     }
 
@@ -116,7 +116,9 @@ public struct LayerSpec: Codable, Equatable {
     public func ints(_ key: String) throws -> [Int] {
         guard case .array(let a)? = args[key] else { throw BottleneckError("layer '\(type)': argument '\(key)' must be a list of integers") }
         return try a.map { v -> Int in
-            guard case .number(let n) = v, n == n.rounded() else { throw BottleneckError("layer '\(type)': argument '\(key)' must be a list of integers") }
+            guard case .number(let n) = v, n == n.rounded(), Swift.abs(n) <= Double(Int32.max) else {
+                throw BottleneckError("layer '\(type)': argument '\(key)' must be a list of integers (each at most \(Int32.max))")
+            }
             return Int(n)
         }
     }

@@ -14,9 +14,21 @@ public final class Autoencoder: Module {
     /// A VAE's encoder emits [mean, log-variance] side by side: twice the code's size.
     public let isVariational: Bool
 
-    public init(spec: ArchitectureSpec, inputShape: [Int], rng: RandomGenerator) throws {
+    /// What building the model counted: parameters and one sample's activations.
+    public let memory: ModelMemory
+
+    /// Builds the model, refusing one that needs more than `memoryLimit` (see `ModelMemory`)
+    /// before allocating it.
+    public init(spec: ArchitectureSpec, inputShape: [Int], rng: RandomGenerator, memoryLimit: ByteCount = ModelMemory.defaultLimit) throws {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
             throw BottleneckError("model '\(spec.name)': invalid input shape \(formatShape(inputShape))")
+        }
+        guard !spec.encoder.isEmpty, !spec.decoder.isEmpty else {
+            throw BottleneckError("model '\(spec.name)': the \(spec.encoder.isEmpty ? "encoder" : "decoder") has no layers")
+        }
+        var budget = ModelMemory(limit: memoryLimit)
+        do { try budget.add(activations: inputShape, of: ModelMemory.inputName) } catch let e as BottleneckError where e.field == nil {
+            throw BottleneckError("model '\(spec.name)': input shape: \(e.message)")
         }
         if let declared = spec.inputShape, declared != inputShape {
             throw BottleneckError("model '\(spec.name)' was built for inputs \(formatShape(declared)), the data has \(formatShape(inputShape))")
@@ -24,7 +36,7 @@ public final class Autoencoder: Module {
         var spec = spec
         spec.inputShape = inputShape
         let encoderOutput: [Int]
-        (encoder, encoderOutput) = try LayerFactory.sequential(spec.encoder, inputShape: inputShape, rng: rng, part: "encoder")
+        (encoder, encoderOutput) = try LayerFactory.sequential(spec.encoder, inputShape: inputShape, rng: rng, part: "encoder", budget: &budget)
         isVariational = spec.variant?.isVariational ?? false
         if isVariational {
             guard encoderOutput.count == 1, encoderOutput[0] % 2 == 0 else {
@@ -35,17 +47,20 @@ public final class Autoencoder: Module {
             codeShape = encoderOutput
         }
         var decoderSpecs = spec.decoder
-        var (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder")
+        let encoderBudget = budget
+        var (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder", budget: &budget)
         if outShape != inputShape && outShape.reduce(1, *) == inputShape.reduce(1, *) {
             // A flat decoder output for image-shaped input: restore the shape.
             decoderSpecs.append(LayerSpec("unflatten", ["shape": .array(inputShape.map { .number(Double($0)) })]))
-            (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder")
+            budget = encoderBudget
+            (dec, outShape) = try LayerFactory.sequential(decoderSpecs, inputShape: codeShape, rng: rng, part: "decoder", budget: &budget)
         }
         guard outShape == inputShape else {
             throw BottleneckError("model '\(spec.name)': decoder output \(formatShape(outShape)) does not match input \(formatShape(inputShape))")
         }
         spec.decoder = decoderSpecs
         decoder = dec
+        memory = budget
         self.spec = spec
         self.inputShape = inputShape
     }

@@ -5,7 +5,10 @@ import BottleneckData
 /// User arguments are validated here, so a bad architecture file gives an error, not a trap.
 extension LayerFactory {
     static let spatialTypes: [String: LayerType] = [
-        "conv2d": LayerType(keys: ["out", "kernel", "stride", "padding", "dilation", "bias"]) { s, shape, rng in
+        "conv2d": LayerType(keys: ["out", "kernel", "stride", "padding", "dilation", "bias"], values: { s, shape in
+            let k = try size2D(s, "kernel"), out = try positive(s, "out")
+            return total(count(out, try imageChannels(shape, "conv2d"), k.h, k.w), try s.bool("bias", default: true) ? out : 0)
+        }) { s, shape, rng in
             let c = try imageChannels(shape, "conv2d")
             let k = try size2D(s, "kernel"), stride = try size2D(s, "stride", default: 1), dil = try size2D(s, "dilation", default: 1)
             let out = try positive(s, "out")
@@ -20,7 +23,10 @@ extension LayerFactory {
             }
             return Conv2D(c, out, k, stride: stride, padding: padding, dilation: dil, bias: try s.bool("bias", default: true), rng: rng)
         },
-        "conv_transpose2d": LayerType(keys: ["out", "kernel", "stride", "padding", "output_padding", "bias"]) { s, shape, rng in
+        "conv_transpose2d": LayerType(keys: ["out", "kernel", "stride", "padding", "output_padding", "bias"], values: { s, shape in
+            let k = try size2D(s, "kernel"), out = try positive(s, "out")
+            return total(count(out, try imageChannels(shape, "conv_transpose2d"), k.h, k.w), try s.bool("bias", default: true) ? out : 0)
+        }) { s, shape, rng in
             let c = try imageChannels(shape, "conv_transpose2d")
             let k = try size2D(s, "kernel"), stride = try size2D(s, "stride", default: 1)
             let p = try size2D(s, "padding", default: 0, allowZero: true), op = try size2D(s, "output_padding", default: 0, allowZero: true)
@@ -45,11 +51,11 @@ extension LayerFactory {
             }
             return Upsample2D(scale: try size2D(s, "scale", default: 2), mode: mode)
         },
-        "batchnorm1d": LayerType(keys: ["momentum", "eps"]) { s, shape, _ in
+        "batchnorm1d": LayerType(keys: ["momentum", "eps"], values: { _, shape in count(4, shape.first ?? 0) }) { s, shape, _ in
             guard shape.count == 1 || shape.count == 2 else { throw BottleneckError("needs [features] or [channels, length] input, got \(formatShape(shape))") }
             return BatchNorm1D(shape[0], momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
-        "batchnorm2d": LayerType(keys: ["momentum", "eps"]) { s, shape, _ in
+        "batchnorm2d": LayerType(keys: ["momentum", "eps"], values: { _, shape in count(4, shape.first ?? 0) }) { s, shape, _ in
             return BatchNorm2D(try imageChannels(shape, "batchnorm2d"), momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
         "dropout": LayerType(keys: ["p"]) { s, _, rng in
@@ -57,7 +63,10 @@ extension LayerFactory {
             guard (0...1).contains(p) else { throw BottleneckError("argument 'p' must be in [0, 1], got \(p)") }
             return Dropout(p, rng: rng)
         },
-        "lstm": LayerType(keys: ["hidden"]) { s, shape, rng in
+        "lstm": LayerType(keys: ["hidden"], values: { s, shape in
+            let h = try positive(s, "hidden")  // PyTorch's layout: 4H x (in + H) weights and two 4H biases
+            return count(4, h, (shape.last ?? 0) + h + 2)
+        }) { s, shape, rng in
             guard shape.count == 2 else { throw BottleneckError("needs sequences [steps, features], got \(formatShape(shape))") }
             return LSTM(shape[1], try positive(s, "hidden"), rng: rng)
         },
@@ -65,9 +74,12 @@ extension LayerFactory {
             guard shape.count == 1 else { throw BottleneckError("needs a flat code [features], got \(formatShape(shape))") }
             return RepeatVector(try positive(s, "steps"))
         },
-        "residual": LayerType(keys: ["out", "stride"]) { s, shape, rng in
+        "residual": LayerType(keys: ["out", "stride"], values: { s, shape in
+            let c = try imageChannels(shape, "residual"), out = try positive(s, "out", default: c)
+            return total(count(out, c + out, 9), count(out, c), count(12, out))  // two 3x3 convs, a 1x1 shortcut, three BatchNorms
+        }) { s, shape, rng in
             let c = try imageChannels(shape, "residual")
-            return ResidualBlock(c, try s.int("out", default: c), stride: try positive(s, "stride", default: 1), rng: rng)
+            return ResidualBlock(c, try positive(s, "out", default: c), stride: try positive(s, "stride", default: 1), rng: rng)
         },
         "last_step": LayerType(keys: []) { _, shape, _ in
             guard shape.count == 2 else { throw BottleneckError("needs sequences [steps, features], got \(formatShape(shape))") }
@@ -79,6 +91,9 @@ extension LayerFactory {
         guard shape.count == 3 else { throw BottleneckError("needs image input [channels, height, width], got \(formatShape(shape))") }
         return shape[0]
     }
+
+    /// The largest kernel, stride, padding, dilation or scale an architecture may give.
+    public static let maxSpatialArgument = 1 << 24
 
     static func positive(_ s: LayerSpec, _ key: String, default value: Int? = nil) throws -> Int {
         let v = try s.int(key, default: value)
@@ -102,6 +117,10 @@ extension LayerFactory {
         }
         guard size.h >= (allowZero ? 0 : 1), size.w >= (allowZero ? 0 : 1) else {
             throw BottleneckError("argument '\(key)' must be \(allowZero ? "non-negative" : "positive"), got \(size)")
+        }
+        // Spatial sizes multiply with image sizes: bounded so shape arithmetic cannot overflow.
+        guard size.h <= maxSpatialArgument, size.w <= maxSpatialArgument else {
+            throw BottleneckError("argument '\(key)' is \(size), more than the \(maxSpatialArgument) a spatial size may be")
         }
         return size
     }

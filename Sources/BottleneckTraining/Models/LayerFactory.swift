@@ -8,12 +8,18 @@ public enum LayerFactory {
     /// Makes one layer for an input of per-sample shape `shape`.
     public typealias Builder = (_ spec: LayerSpec, _ shape: [Int], _ rng: RandomGenerator) throws -> Module
 
-    /// A layer type: the argument keys it reads and how it is built.
+    /// How many values (parameters and buffers) a layer of a spec holds for an input of per-sample
+    /// shape: computed from the spec alone, so a model is measured before anything is allocated.
+    public typealias ValueCount = (_ spec: LayerSpec, _ shape: [Int]) throws -> Int
+
+    /// A layer type: the argument keys it reads, the values it holds and how it is built.
     public struct LayerType {
         public let keys: [String]
+        public let values: ValueCount
         public let build: Builder
-        init(keys: [String], build: @escaping Builder) {
+        init(keys: [String], values: @escaping ValueCount = { _, _ in 0 }, build: @escaping Builder) {
             self.keys = keys
+            self.values = values
             self.build = build
         }
     }
@@ -29,9 +35,11 @@ public enum LayerFactory {
     static var builders: [String: Builder] { types.mapValues(\.build) }
 
     static let coreTypes: [String: LayerType] = [
-        "linear": LayerType(keys: ["in", "out", "bias"]) { s, shape, rng in
+        "linear": LayerType(keys: ["in", "out", "bias"], values: { s, shape in
+            try total(count(positive(s, "in", default: shape.last ?? 0), positive(s, "out")), s.bool("bias", default: true) ? positive(s, "out") : 0)
+        }) { s, shape, rng in
             // Acts on the last axis: images need {"type": "flatten"} first; sequences map each step.
-            let fin = try s.int("in", default: shape.last ?? 0)
+            let fin = try positive(s, "in", default: shape.last ?? 0)
             return Linear(fin, try positive(s, "out"), bias: try s.bool("bias", default: true), rng: rng)
         },
         "relu": LayerType(keys: []) { _, _, _ in ReLU() },
@@ -47,22 +55,44 @@ public enum LayerFactory {
 
     /// A Sequential of `specs` for inputs of per-sample `inputShape`; throws naming the failing
     /// layer (its position and type) and the shapes.
-    public static func sequential(_ specs: [LayerSpec], inputShape: [Int], rng: RandomGenerator, part: String) throws -> (Sequential, [Int]) {
+    /// Each layer's values are counted into `budget` before the layer is built, and its output
+    /// shape after, so a model too large for the budget is refused before it is allocated.
+    public static func sequential(_ specs: [LayerSpec], inputShape: [Int], rng: RandomGenerator, part: String,
+                                  budget: inout ModelMemory) throws -> (Sequential, [Int]) {
         try checkArguments(specs, part: part)
         var layers: [Module] = [], shape = inputShape
         for (i, spec) in specs.enumerated() {
             guard let type = types[spec.type.lowercased()] else {
                 throw BottleneckError("\(part) layer \(i): unknown layer type '\(spec.type)' (known: \(typeNames.joined(separator: ", ")))")
             }
+            let layerName = "\(part) layer \(i) (\(spec.type))"
             do {
+                try budget.add(values: try type.values(spec, shape), of: layerName)
                 let layer = try type.build(spec, shape, rng)
                 shape = try layer.outputShape(for: shape)
+                try budget.add(activations: shape, of: layerName)
                 layers.append(layer)
-            } catch let e as BottleneckError {
-                throw BottleneckError("\(part) layer \(i) (\(spec.type)): \(e.message)")
+            } catch let e as BottleneckError where e.field == nil {
+                throw BottleneckError("\(layerName): \(e.message)")
             }
         }
         return (Sequential(layers), shape)
+    }
+
+    /// `sequential` within the default memory limit.
+    public static func sequential(_ specs: [LayerSpec], inputShape: [Int], rng: RandomGenerator, part: String) throws -> (Sequential, [Int]) {
+        var budget = ModelMemory()
+        return try sequential(specs, inputShape: inputShape, rng: rng, part: part, budget: &budget)
+    }
+
+    /// The product of layer sizes, saturating at Int.max (the budget refuses it) instead of trapping.
+    static func count(_ factors: Int...) -> Int {
+        factors.reduce(1) { checkedProduct($0, $1) ?? Int.max }
+    }
+
+    /// The sum of value counts, saturating at Int.max.
+    static func total(_ parts: Int...) -> Int {
+        parts.reduce(0) { let (s, o) = $0.addingReportingOverflow($1); return o ? Int.max : s }
     }
 
     /// Throws naming the first layer (its part, position and type) with an argument key its type

@@ -45,9 +45,11 @@ public struct TrainedModel {
         self.history = history
     }
 
-    /// Reads a model file (format version 1) and builds its model in eval mode.
-    public static func load(_ path: String) throws -> TrainedModel {
-        try TrainedModel(file: try ModelFile.read(path), source: path)
+    /// Reads a model file (format version 1) and builds its model in eval mode; a model needing
+    /// more than `memoryLimit` is refused before it is allocated, one with a non-finite weight
+    /// after it is read.
+    public static func load(_ path: String, memoryLimit: ByteCount = ModelMemory.defaultLimit) throws -> TrainedModel {
+        try TrainedModel(file: try ModelFile.read(path), source: path, memoryLimit: memoryLimit)
     }
 
     /// Writes the model file atomically. Its bytes depend only on the bundle's content.
@@ -56,10 +58,17 @@ public struct TrainedModel {
     }
 
     /// Builds the model a file describes and loads its weights (`source` names the file in errors).
-    init(file: ModelFile, source: String) throws {
+    init(file: ModelFile, source: String, memoryLimit: ByteCount = ModelMemory.defaultLimit) throws {
         let docs = try ModelDocuments(file, source: source)
         guard let inputShape = docs.architecture.inputShape else { throw BottleneckError.file(source, "architecture has no input shape") }
-        let model = try Autoencoder(spec: docs.architecture, inputShape: inputShape, rng: RandomGenerator(seed: 0))
+        let model: Autoencoder
+        do {
+            model = try Autoencoder(spec: docs.architecture, inputShape: inputShape, rng: RandomGenerator(seed: 0), memoryLimit: memoryLimit)
+        } catch let e as BottleneckError {
+            // The architecture came from the file: name it.
+            if let field = e.field { throw BottleneckError.invalid(field, "\(e.problem) (model file \(source))") }
+            throw e.message.hasPrefix(source) ? e : BottleneckError.file(source, e.message)
+        }
         try model.load(stateDict: Dictionary(file.tensors.filter { !isAuxiliaryTensor($0.0) }, uniquingKeysWith: { a, _ in a }), from: source)
         model.eval()
         self.init(model: model, scaler: docs.scaler, featureNames: docs.featureNames, classes: docs.classes,
@@ -94,12 +103,16 @@ public struct TrainedModel {
         func list(_ names: [String]) -> String {
             names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", ... (\(names.count) columns)" : "")
         }
-        guard got.count == expected.count else {
-            throw BottleneckError.file(data.source, "has \(got.count) feature columns (\(list(got))), \(owner) was trained on \(expected.count) (\(list(expected)))")
+        let missing = expected.filter { !got.contains($0) }, extra = got.filter { !expected.contains($0) }
+        guard missing.isEmpty && extra.isEmpty && got.count == expected.count else {
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing \(list(missing))") }
+            if !extra.isEmpty { parts.append("not in \(owner): \(list(extra))") }
+            if parts.isEmpty { parts.append("\(got.count) columns for \(owner)'s \(expected.count): a column is repeated") }
+            throw BottleneckError.file(data.source, "columns do not match \(owner)'s (\(parts.joined(separator: "; "))); \(owner) was trained on \(list(expected))")
         }
-        let i = got.indices.first { got[$0] != expected[$0] }!  // counts equal, arrays differ
-        let why = Set(got) == Set(expected) ? "the same columns in another order" : "\(owner)'s columns are \(list(expected))"
-        throw BottleneckError.file(data.source, "column \(i + 1) is '\(got[i])' where \(owner) has '\(expected[i])' (\(why))")
+        let i = got.indices.first { got[$0] != expected[$0] }!  // same columns, another order
+        throw BottleneckError.file(data.source, "has \(owner)'s columns in another order: column \(i + 1) is '\(got[i])' where \(owner) has '\(expected[i])'")
     }
 }
 

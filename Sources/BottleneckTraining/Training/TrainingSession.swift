@@ -34,6 +34,8 @@ public struct TrainingRequest {
     public var logPath: String?
     /// Continue from the checkpoint beside `outputPath`.
     public var resume = false
+    /// The most memory the model may need (parameters and one sample's activations).
+    public var memoryLimit = ModelMemory.defaultLimit
 
     /// A fresh run of `architecture` with `config` (set `resume` and `overrides` to continue one).
     public init(outputPath: String, architecture: ArchitectureSpec?, config: TrainingConfig = TrainingConfig()) {
@@ -115,7 +117,7 @@ public final class TrainingSession {
             config = try Self.resumedConfig(savedConfig, request: request.config, overrides: request.overrides,
                                             epochsDone: state.history.count, checkpoint: ckptPath)
             if let asked = request.architecture {
-                try Self.checkSameArchitecture(saved: docs.architecture, asked: asked, inputShape: data.sampleShape, checkpoint: ckptPath)
+                try Self.checkSameArchitecture(saved: docs.architecture, asked: asked, inputShape: data.sampleShape, checkpoint: ckptPath, memoryLimit: request.memoryLimit)
             }
             if let kind = request.scaling, !Self.sameScalingKind(docs.scaler, kind, data: data) {
                 throw resumeConflict(.scaling, checkpoint: ckptPath, saved: docs.scaler.kind.rawValue, requested: kind.rawValue)
@@ -145,7 +147,7 @@ public final class TrainingSession {
         (self.train, self.validation) = (train, validation)
 
         let rng = RandomGenerator(seed: config.seed)
-        let model = try Autoencoder(spec: spec, inputShape: data.sampleShape, rng: rng)
+        let model = try Autoencoder(spec: spec, inputShape: data.sampleShape, rng: rng, memoryLimit: request.memoryLimit)
         trainer = try Trainer(model: model, objective: try makeObjective(model, config, rng), config: config, rng: rng)
         if let (file, state) = saved {
             try trainer.restore(tensors: Dictionary(file.tensors, uniquingKeysWith: { a, _ in a }), state: state, source: ckptPath)
@@ -212,9 +214,9 @@ public final class TrainingSession {
         return c
     }
 
-    static func checkSameArchitecture(saved: ArchitectureSpec, asked: ArchitectureSpec, inputShape: [Int], checkpoint: String) throws {
+    static func checkSameArchitecture(saved: ArchitectureSpec, asked: ArchitectureSpec, inputShape: [Int], checkpoint: String, memoryLimit: ByteCount) throws {
         // Build the asked-for model the way the run would, so defaults filled in at build time compare equal.
-        let built = try Autoencoder(spec: asked, inputShape: inputShape, rng: RandomGenerator(seed: 0)).spec
+        let built = try Autoencoder(spec: asked, inputShape: inputShape, rng: RandomGenerator(seed: 0), memoryLimit: memoryLimit).spec
         guard built != saved else { return }
         var savedLayers = saved, builtLayers = built
         (savedLayers.variant, builtLayers.variant) = (nil, nil)

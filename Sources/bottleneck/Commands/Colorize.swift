@@ -18,6 +18,7 @@ struct Colorize: ParsableCommand {
           bottleneck colorize --model colorize.safetensors --data photo-test.npy --output colour.png
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: [.short, .long], help: "Output: a .png grid (gray over coloured over true colours; one image: that image), .npy/.csv, or a folder of PNGs.")
@@ -26,7 +27,7 @@ struct Colorize: ParsableCommand {
     @Flag(name: .long, help: "Print the scores as JSON.") var json = false
 
     func run() throws {
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let m = loaded.model
         guard m.inputShape.count == 3, m.inputShape[0] == 3 else {
             throw BottleneckError("model '\(m.spec.name)' takes \(formatShape(m.inputShape)) inputs (not colour): colorize needs a model trained with --variant colorize on colour images")

@@ -17,6 +17,7 @@ struct Compress: ParsableCommand {
           bottleneck decompress --model conv32.safetensors --input test.bnz -o recon/
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @Option(name: .long, help: "Images to compress (PNG/JPEG; resized to the model's input); repeat for several.") var image: [String] = []
     @OptionGroup var dataOptions: DataOptions
@@ -29,7 +30,7 @@ struct Compress: ParsableCommand {
     @Option(name: .long, help: "Images: plot the rate-distortion points to this SVG.") var rdSvg: String?
 
     func run() throws {
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let codec = try AutoencoderCodec(model: loaded.model, scaler: loaded.scaler)
         let samples: Tensor, source: String
         if !image.isEmpty {
@@ -130,12 +131,13 @@ struct Decompress: ParsableCommand {
           bottleneck decompress --model tab.safetensors --input rows.bnz -o rows.csv
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file (the one that compressed the file).") var model: String
     @Option(name: [.short, .long], help: "Compressed file.") var input: String
     @Option(name: [.short, .long], help: "A folder (one PNG per image), a .png (grid), or .npy/.csv rows.") var output: String
 
     func run() throws {
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let codec = try AutoencoderCodec(model: loaded.model, scaler: loaded.scaler)
         let file = try CompressedCodes.read(input)
         let samples = try codec.decompress(file, source: input)

@@ -32,13 +32,14 @@ struct Denoise: ParsableCommand {
           bottleneck denoise --model denoise.safetensors --data noisy.npy --output cleaned.npy
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @OptionGroup var common: RestorationOptions
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Corrupt the (clean) inputs first: gaussian:SIGMA, salt-pepper:FRACTION, mask:FRACTION, occlusion:MIN-MAX.")
     var noise: String?
 
     func run() throws {
-        let loaded = try TrainedModel.load(common.model)
+        let loaded = try TrainedModel.load(common.model, memoryLimit: memory.maxModelMemory)
         let noiseModel = try noise.map { try NoiseModel(parsing: $0) }
         if noiseModel != nil && common.clean != nil { throw BottleneckError("give --noise (corrupt clean inputs here) or --clean (references for noisy inputs), not both") }
         let inputs = try RestorationInputs.load(dataOptions, loaded: loaded, channels: loaded.model.inputShape.count == 3 ? loaded.model.inputShape[0] : nil)

@@ -32,6 +32,7 @@ struct Detect: ParsableCommand {
               --label-column anomaly --train-data normal.csv --percentile 99.5
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
@@ -61,7 +62,7 @@ struct Detect: ParsableCommand {
         try checkOutputName(output, ".csv", "-o/--output")
         try checkOutputName(roc, ".svg", "--roc")
         try checkOutputName(histogram, ".svg", "--histogram")
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
         let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal)
         let (kind, normal, scorer) = (policy.score, policy.normalClasses, try policy.scorer())

@@ -11,6 +11,7 @@ struct Encode: ParsableCommand {
           bottleneck encode --model conv.safetensors --output codes.csv     # label column first
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split when no --data is given: train or test.") var split = "test"
@@ -18,7 +19,7 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         guard let s = FashionMNIST.Split(rawValue: split) else { throw BottleneckError("--split must be train or test") }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let data = try loaded.data(dataOptions, split: s)
         loaded.model.eval()
         let codes = mapBatches(data) { loaded.model.encode($0) }
@@ -37,12 +38,13 @@ struct Decode: ParsableCommand {
           bottleneck decode --model dense.safetensors --codes codes.csv --output decoded.npy
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @Option(name: .long, help: "Codes: .npy [N, code size] or .csv (a 'label' column is ignored).") var codes: String
     @Option(name: [.short, .long], help: "Output: .png grid, .npy or .csv.") var output = "decoded.png"
 
     func run() throws {
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let table = try readTable(codes, ignoring: ["label"])
         let codeSize = loaded.model.codeShape.reduce(1, *)
         guard table.shape.count == 2, table.shape[1] == codeSize else {

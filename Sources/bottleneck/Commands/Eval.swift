@@ -19,12 +19,13 @@ struct Eval: ParsableCommand {
           bottleneck eval --model m.safetensors --data test.csv --json
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Print the metrics as JSON.") var json = false
 
     func run() throws {
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let data = try loaded.data(dataOptions)
         let m = try evaluateReconstruction(loaded.model, on: data)
         if json { print(try prettyJSON(m)); return }

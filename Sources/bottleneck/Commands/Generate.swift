@@ -7,6 +7,7 @@ struct Generate: ParsableCommand {
         abstract: "Decode samples from the latent prior of a VAE or AAE into a PNG grid.",
         discussion: "Example:\n  bottleneck generate --model vae.safetensors --count 64 -o samples.png")
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file (trained with --variant vae or aae).") var model: String
     @Option(name: .long, help: "Number of samples.") var count = 64
     @Option(name: .long, help: "Seed for the prior samples.") var seed: UInt64 = 0
@@ -14,7 +15,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         guard count >= 1 else { throw BottleneckError("--count must be at least 1") }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let samples = try Generation.sample(loaded.model, count: count, rng: RandomGenerator(seed: seed))
         if output.lowercased().hasSuffix(".npy") {
             try NPYArray.write(try loaded.scaler.inverseTransform(samples), to: output)
@@ -30,6 +31,7 @@ struct Interpolate: ParsableCommand {
         abstract: "Decode a straight line in latent space between two inputs into a PNG strip.",
         discussion: "Example:\n  bottleneck interpolate --model vae.safetensors --from 0 --to 1 --steps 10 -o line.png")
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Index of the first input.") var from = 0
@@ -39,7 +41,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         guard steps >= 2 else { throw BottleneckError("--steps must be at least 2") }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let data = try loaded.data(dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.count).contains(i) {
             throw BottleneckError("\(flag) \(i) is outside the data's \(data.count) samples")

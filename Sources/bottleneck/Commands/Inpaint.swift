@@ -24,6 +24,7 @@ struct Inpaint: ParsableCommand {
           bottleneck inpaint --model inpaint.safetensors --random-holes 0.2-0.5 --json --output inpainted.png
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Mask image (PNG/JPEG) of the images' size: white = missing.") var mask: String?
@@ -37,7 +38,7 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         guard [mask, rect, randomHoles].compactMap({ $0 }).count == 1 else { throw BottleneckError("give exactly one of --mask, --rect or --random-holes") }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         guard loaded.model.inputShape.count == 3 else {
             throw BottleneckError("model '\(loaded.model.spec.name)' takes \(formatShape(loaded.model.inputShape)) samples: inpainting needs an image model")
         }

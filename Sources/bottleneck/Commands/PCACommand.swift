@@ -15,6 +15,7 @@ struct PCACommand: ParsableCommand {
           bottleneck pca --components 16 --compare linear16.safetensors
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: [.customShort("k"), .long], help: "Number of components.") var components = 16
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Test data (default: Fashion-MNIST's test split when --data is not given).") var testData: String?
@@ -25,7 +26,7 @@ struct PCACommand: ParsableCommand {
         let test = try DataSource.load(try dataOptions.request(path: testData ?? dataOptions.data), split: .test)
         try validateFinite(train)
         try validateFinite(test)
-        let loaded = try compare.map { try TrainedModel.load($0) }
+        let loaded = try compare.map { try TrainedModel.load($0, memoryLimit: memory.maxModelMemory) }
         try loaded?.checkFeatures(test)
         try loaded?.model.checkInput(test.sampleShape, source: test.source)
         // With a model, PCA sees the data as the model does: both errors in its scaled units.

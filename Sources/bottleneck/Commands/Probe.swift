@@ -17,6 +17,7 @@ struct ProbeCommand: ParsableCommand {
           bottleneck probe --model tab.safetensors --data train.csv --test-data test.csv --label-column y
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Test data (default: Fashion-MNIST's test split when --data is not given).") var testData: String?
@@ -45,7 +46,7 @@ struct ProbeCommand: ParsableCommand {
         if testData == nil, let d = dataOptions.data, d != "fashion-mnist" {
             throw BottleneckError("--data \(d) needs --test-data too: the probe is measured on samples it was not trained on")
         }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let train = try LoadedSamples(dataOptions, split: .train, limit: trainLimit).data
         let test = try LoadedSamples(dataOptions, split: .test, path: testData ?? dataOptions.data, limit: testLimit).data
         guard let trainLabels = train.labels else { throw BottleneckError("\(train.source): the probe needs labels (--labels or --label-column)") }

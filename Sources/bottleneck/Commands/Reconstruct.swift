@@ -11,6 +11,7 @@ struct Reconstruct: ParsableCommand {
           bottleneck reconstruct --model conv.safetensors --count 32 --data my-images/
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "How many samples to show.") var count = 16
@@ -19,7 +20,7 @@ struct Reconstruct: ParsableCommand {
 
     func run() throws {
         guard count >= 1 else { throw BottleneckError("--count must be at least 1") }
-        let loaded = try TrainedModel.load(model)
+        let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let data = try loaded.data(dataOptions)
         guard start >= 0, start < data.count else { throw BottleneckError("--start must be in 0..<\(data.count)") }
         let n = min(count, data.count - start)

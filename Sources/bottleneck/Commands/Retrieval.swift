@@ -17,6 +17,7 @@ struct Index: ParsableCommand {
           bottleneck index --model faces.safetensors --data photos/ --image-size 64x64 --color -o photos.index
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file whose encoder makes the codes.") var model: String?
     @Option(name: .long, help: "Instead of a model: PCA codes with this many components, fitted on the collection.") var pca: Int?
     @Flag(name: .long, help: "Instead of a model: the raw values (a baseline).") var raw = false
@@ -34,7 +35,7 @@ struct Index: ParsableCommand {
         let samples = try LoadedSamples(dataOptions, split: try parseSplit(split), limit: limit)
         let embedder: Embedder
         if let model {
-            let loaded = try TrainedModel.load(model)
+            let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
             try loaded.checkFeatures(samples.data)
             embedder = .model(loaded.model, loaded.scaler)
         } else if let pca {
@@ -70,6 +71,7 @@ struct Search: ParsableCommand {
           bottleneck search --index conv32.index --model conv32.safetensors --query-index 0 --timing
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Index file (from `bottleneck index`).") var index: String
     @Option(name: .long, help: "The model that built the index (model indexes only).") var model: String?
     @Option(name: .long, help: "A query image (PNG or JPEG); repeat for several.") var image: [String] = []
@@ -92,7 +94,7 @@ struct Search: ParsableCommand {
         }
         let loadStart = Date()
         let idx = try SearchIndex.read(index)
-        let loaded = try model.map { try TrainedModel.load($0) }
+        let loaded = try model.map { try TrainedModel.load($0, memoryLimit: memory.maxModelMemory) }
         let embedder = try idx.embedder(model: loaded.map { ($0.model, $0.scaler, model!) }, source: index)
         let searcher = try idx.searcher(metric: try metric.map(DistanceMetric.named))
         let loadSeconds = Date().timeIntervalSince(loadStart)

@@ -18,17 +18,18 @@ struct Summary: ParsableCommand {
     @Option(name: .long, help: "Per-sample input shape for presets/architecture files, e.g. 1x28x28 or 20 (default 1x28x28).")
     var inputShape = "1x28x28"
     @Flag(name: .long, help: "Print the architecture as JSON instead of the table.") var printJSON = false
+    @OptionGroup var memory: MemoryOptions
 
     func run() throws {
         let m: Autoencoder
         if let model {
-            m = try TrainedModel.load(model).model
+            m = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory).model
         } else {
             let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
             guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {
                 throw BottleneckError("--input-shape must look like 1x28x28, got '\(inputShape)'")
             }
-            m = try Autoencoder(spec: try choice.spec(for: shape), inputShape: shape, rng: RandomGenerator(seed: 0))
+            m = try Autoencoder(spec: try choice.spec(for: shape), inputShape: shape, rng: RandomGenerator(seed: 0), memoryLimit: memory.maxModelMemory)
         }
         if printJSON { print(try prettyJSON(m.spec)); return }
         print(try modelSummary(m))

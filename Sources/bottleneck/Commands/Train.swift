@@ -106,6 +106,7 @@ struct Train: ParsableCommand {
     @OptionGroup var variant: VariantOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var memory: MemoryOptions
 
     @Option(name: .long, help: "Scaling of the data, stored with the model: unit (min-max to [0,1]), standard, none. Default: unit.")
     var scaling: Scaler.Kind?
@@ -132,6 +133,7 @@ struct Train: ParsableCommand {
             spec = s
         }
         var request = TrainingRequest(outputPath: output, architecture: spec, config: config)
+        request.memoryLimit = memory.maxModelMemory
         request.overrides = training.givenFields
         request.scaling = scaling
         request.classes = try classes.map { try parseClassList($0, field: .classes) }

@@ -17,13 +17,14 @@ struct Unwatermark: ParsableCommand {
           bottleneck unwatermark --model unwatermark.safetensors --data marked/ --output restored/
         """)
 
+    @OptionGroup var memory: MemoryOptions
     @OptionGroup var common: RestorationOptions
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Watermark the (clean) inputs first, as the model was trained, and score the restoration.")
     var addWatermark = false
 
     func run() throws {
-        let loaded = try TrainedModel.load(common.model)
+        let loaded = try TrainedModel.load(common.model, memoryLimit: memory.maxModelMemory)
         let mark = try Variants.watermark(loaded.model.spec.variant)
         if addWatermark && common.clean != nil { throw BottleneckError("give --add-watermark (mark clean inputs here) or --clean (references for marked inputs), not both") }
         let inputs = try RestorationInputs.load(dataOptions, loaded: loaded, channels: loaded.model.inputShape.count == 3 ? loaded.model.inputShape[0] : nil)

@@ -17,3 +17,8 @@ extension SparsePenalty.Name: ExpressibleByArgument {}
 extension ContractiveMethod: ExpressibleByArgument {}
 extension VAELikelihood: ExpressibleByArgument {}
 extension ProbeConfig.Optimizer: ExpressibleByArgument {}
+/// "8GiB", "512MiB", "1.5G": a size in bytes.
+extension ByteCount: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { description.replacingOccurrences(of: " ", with: "") }
+}

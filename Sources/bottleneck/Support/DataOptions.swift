@@ -24,6 +24,10 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Time series: rows between window starts.")
     var stride: Int = 1
 
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "CSV: the first row is (or is not) a header. Default: it is a header when none of its cells is a number, data when none is text; a first row of both is an error naming the cells.")
+    var header: Bool?
+
     func validate() throws {
         if let w = window, w < 2 { throw ValidationError("--window must be at least 2, got \(w)") }
         if stride < 1 { throw ValidationError("--stride must be at least 1, got \(stride)") }
@@ -37,6 +41,7 @@ struct DataOptions: ParsableArguments {
         r.window = window
         r.stride = stride
         r.imageSize = imageSize
+        r.csvHeader = header
         return r
     }
 }
@@ -50,3 +55,9 @@ private func parseImageSize(_ s: String) throws -> [Int] {
     return [h, w]
 }
 
+
+/// The limit on what a model may need, for every command that builds or loads one.
+struct MemoryOptions: ParsableArguments {
+    @Option(name: .long, help: "The most memory a model may need for its parameters and one sample's activations, e.g. 16GiB; a larger model is refused before it is allocated.")
+    var maxModelMemory = ModelMemory.defaultLimit
+}

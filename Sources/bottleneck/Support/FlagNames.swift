@@ -54,6 +54,7 @@ func flagName(_ field: ConfigField) -> String {
     case .sigma: return "--sigma"
     case .threshold: return "--threshold"
     case .resume: return "--resume"
+    case .maxModelMemory: return "--max-model-memory"
     }
 }
 
