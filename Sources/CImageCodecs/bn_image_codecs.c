@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Refuse images whose decoded pixels would not fit comfortably in memory (corrupt headers).
-#define BN_MAX_PIXELS (1L << 28)
+// Refuse images of more than 2^26 pixels (8192 x 8192) before decoding: a few hundred bytes of
+// PNG can declare any size, and the pixels become Float32 tensors (4 bytes per channel value).
+#define BN_MAX_PIXELS (1L << 26)
 
 static void set_message(char *message, size_t size, const char *text) {
     if (message && size > 0) { strncpy(message, text, size - 1); message[size - 1] = 0; }

@@ -27,7 +27,8 @@ public struct ByteCount: Comparable, Hashable, Sendable, CustomStringConvertible
         var value = Double(bytes), k = -1
         while value >= 1024 && k < units.count - 1 { value /= 1024; k += 1 }
         let text = value >= 100 ? String(format: "%.0f", value) : value >= 10 ? String(format: "%.1f", value) : String(format: "%.2f", value)
-        return "\(text.replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)) \(units[k])"
+        let trimmed = text.contains(".") ? text.replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression) : text
+        return "\(trimmed) \(units[k])"
     }
 
     public static func < (a: ByteCount, b: ByteCount) -> Bool { a.bytes < b.bytes }

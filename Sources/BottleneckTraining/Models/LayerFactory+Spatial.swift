@@ -51,11 +51,11 @@ extension LayerFactory {
             }
             return Upsample2D(scale: try size2D(s, "scale", default: 2), mode: mode)
         },
-        "batchnorm1d": LayerType(keys: ["momentum", "eps"], values: { _, shape in count(4, shape.first ?? 0) }) { s, shape, _ in
+        "batchnorm1d": LayerType(keys: ["momentum", "eps"], values: { _, shape in total(count(4, shape.first ?? 0), 1) }) { s, shape, _ in
             guard shape.count == 1 || shape.count == 2 else { throw BottleneckError("needs [features] or [channels, length] input, got \(formatShape(shape))") }
             return BatchNorm1D(shape[0], momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
-        "batchnorm2d": LayerType(keys: ["momentum", "eps"], values: { _, shape in count(4, shape.first ?? 0) }) { s, shape, _ in
+        "batchnorm2d": LayerType(keys: ["momentum", "eps"], values: { _, shape in total(count(4, shape.first ?? 0), 1) }) { s, shape, _ in
             return BatchNorm2D(try imageChannels(shape, "batchnorm2d"), momentum: try s.float("momentum", default: 0.1), eps: try s.float("eps", default: 1e-5))
         },
         "dropout": LayerType(keys: ["p"]) { s, _, rng in
@@ -76,7 +76,9 @@ extension LayerFactory {
         },
         "residual": LayerType(keys: ["out", "stride"], values: { s, shape in
             let c = try imageChannels(shape, "residual"), out = try positive(s, "out", default: c)
-            return total(count(out, c + out, 9), count(out, c), count(12, out))  // two 3x3 convs, a 1x1 shortcut, three BatchNorms
+            let shortcut = try positive(s, "stride", default: 1) != 1 || c != out
+            // Two 3x3 convolutions and BatchNorms (4 values per channel and a counter), and a 1x1 shortcut with its own.
+            return total(count(out, c + out, 9), count(8, out), 2, shortcut ? total(count(out, c), count(4, out), 1) : 0)
         }) { s, shape, rng in
             let c = try imageChannels(shape, "residual")
             return ResidualBlock(c, try positive(s, "out", default: c), stride: try positive(s, "stride", default: 1), rng: rng)
