@@ -146,6 +146,9 @@ public struct CompressedCodes: Equatable {
 
     /// Reads a compressed file's bytes; `source` names it in errors. A wrong magic, a newer
     /// version, truncation, stray bytes or a checksum mismatch each give a one-line error.
+    /// The most code values a file may decode to (1 GiB as Float32).
+    public static let maxCodeValues = 1 << 28
+
     public static func decode(_ data: Data, source: String) throws -> CompressedCodes {
         let bytes = [UInt8](data)
         func fail(_ why: String) -> BottleneckError { .file(source, why) }
@@ -161,7 +164,8 @@ public struct CompressedCodes: Equatable {
         var shape: [Int] = []
         for _ in 0..<rank { guard let s = r.u32() else { throw truncated }; shape.append(Int(s)) }
         let d = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-        guard d >= 1, d <= 1 << 20 else { throw fail("corrupt header: code shape \(formatShape(shape))") }
+        // One adaptive model of up to 256 symbols per code value: 2^16 values keep them to 64 MiB.
+        guard d >= 1, d <= 1 << 16 else { throw fail("corrupt header: code shape \(formatShape(shape))") }
         guard r.remaining >= 8 * d else { throw truncated }
         let low = (0..<d).map { _ in r.f32()! }, high = (0..<d).map { _ in r.f32()! }
         guard let payloadCount = r.u32() else { throw truncated }
@@ -175,7 +179,10 @@ public struct CompressedCodes: Equatable {
         guard stored == crc32Of(Array(bytes[0..<(bytes.count - 4)])) else { throw fail("corrupt: checksum mismatch (the file was altered or damaged)") }
         let quantizer: UniformQuantizer
         do { quantizer = try UniformQuantizer(bits: Int(bits), low: low, high: high) } catch { throw fail("corrupt header: \(error)") }
-        guard n.multipliedReportingOverflow(by: UInt32(d)).overflow == false else { throw fail("corrupt header: \(n) samples") }
+        // Entropy-coded data can decode to any length: the count is bounded, not trusted.
+        guard let values = checkedProduct(Int(n), d), values <= Self.maxCodeValues else {
+            throw fail("corrupt header: \(n) samples of \(d) code values, more than the \(Self.maxCodeValues) a file may decode to")
+        }
         return CompressedCodes(modelHash: SHA256.hex(hash), codeShape: shape, sampleCount: Int(n), quantizer: quantizer, payload: payload)
     }
 

@@ -118,7 +118,13 @@ public struct SearchIndex {
         var labels: [Int]?
         if let l = file["labels"] {
             guard l.count == n else { throw fail("\(l.count) labels for \(n) codes") }
+            if let k = l.scalars.firstIndex(where: { !($0 >= 0 && $0 < 16_777_216 && $0 == $0.rounded()) }) {
+                throw fail("label \(l.scalars[k]) at row \(k) is not a class number")
+            }
             labels = l.scalars.map { Int($0) }
+        }
+        if let k = (0..<codes.count).first(where: { !codes.data[$0].isFinite }) {
+            throw fail("code value \(codes.data[k]) at row \(k / max(codes.shape[1], 1)) is not finite")
         }
         let ids = try m["ids"].map { try decodeJSON([String].self, $0, source: "\(path) (ids)") }
         if let ids, ids.count != n { throw fail("\(ids.count) ids for \(n) codes") }

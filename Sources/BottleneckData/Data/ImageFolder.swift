@@ -58,7 +58,12 @@ public struct ImageFolder {
         guard !files.isEmpty else { throw BottleneckError.file(directory, "has no .png, .jpg or .jpeg images") }
 
         var width = 0, height = 0, firstFile = files[0]
-        if case let .resize(w, h) = sizing { (width, height) = (w, h) }
+        if case let .resize(w, h) = sizing {
+            guard w > 0, h > 0, let pixels = checkedProduct(w, h), pixels <= Image.maxPixels else {
+                throw BottleneckError.invalid(.imageSize, "must be at least 1x1 and at most \(Image.maxPixels) pixels, got \(h)x\(w)")
+            }
+            (width, height) = (w, h)
+        }
         var inputs: Tensor? = nil
         for (i, file) in files.enumerated() {
             var image = try Image.read(file).converted(toChannels: color.channels)
@@ -72,7 +77,13 @@ public struct ImageFolder {
                     throw BottleneckError.file(file, "image is \(image.sizeDescription) (width x height), but \(firstFile) is \(width)x\(height): all images must have one size (or choose a size to resize to)")
                 }
             }
-            if inputs == nil { inputs = Tensor(shape: [files.count, color.channels, height, width], zeroed: false) }
+            if inputs == nil {
+                let shape = [files.count, color.channels, height, width]
+                guard let n = checkedElementCount(shape), n <= InputLimits.maxValues else {
+                    throw BottleneckError.file(directory, "\(files.count) images of \(width)x\(height) are more than the \(InputLimits.maxValues) values a dataset may hold")
+                }
+                inputs = Tensor(shape: shape, zeroed: false)
+            }
             image.write(into: inputs!.data + i * inputs!.count / files.count)
         }
         let dataset = Dataset(inputs: inputs!, labels: classNames.isEmpty ? nil : labels, source: directory)

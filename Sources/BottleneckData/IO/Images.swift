@@ -20,6 +20,10 @@ public struct Image: Equatable {
         self.pixels = pixels
     }
 
+    /// The most pixels an image may have: decoders refuse larger ones before decoding
+    /// (`BN_MAX_PIXELS` in the codec shim, the same number).
+    public static let maxPixels = 1 << 26
+
     /// "WIDTHxHEIGHT", as sizes are written in messages.
     public var sizeDescription: String { "\(width)x\(height)" }
 

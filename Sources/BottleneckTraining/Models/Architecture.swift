@@ -126,6 +126,10 @@ public struct LayerSpec: Codable, Equatable {
 
 func readTextFile(_ path: String) throws -> String {
     guard FileManager.default.fileExists(atPath: path) else { throw BottleneckError.file(path, "no such file") }
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    guard size <= InputLimits.maxHeaderBytes else {
+        throw BottleneckError.file(path, "is \(ByteCount(size)); an architecture file may be at most \(ByteCount(InputLimits.maxHeaderBytes))")
+    }
     guard let d = FileManager.default.contents(atPath: path), let s = String(data: d, encoding: .utf8) else {
         throw BottleneckError.file(path, "cannot be read as UTF-8 text")
     }
