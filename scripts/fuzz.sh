@@ -29,6 +29,9 @@ if [ -n "${FUZZ_SCRATCH:-}" ]; then SCRATCH=$FUZZ_SCRATCH; mkdir -p "$SCRATCH"
 else SCRATCH=$(mktemp -d); trap 'rm -rf "$SCRATCH"' EXIT; fi
 # Swift's runtime keeps caches for the process's life: leak reports would be noise.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=0}
+# Swift's own crash reporter reads the dead process's memory, which ASan reports as a second,
+# bogus error; libFuzzer's handler prints the stack instead.
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 status=0
 for h in $HARNESSES; do
     [ -d "$SEEDS/$h" ] || { echo "fuzz.sh: no harness '$h' (harnesses: $ALL)" >&2; exit 2; }
@@ -68,7 +71,7 @@ print(json.dumps({"harness": h, "runs": runs, "edges": int(cov[-1][0]) if cov el
                   "features": int(cov[-1][1]) if cov else 0, "exec_per_s": stat("average_exec_per_sec") or round(runs / max(end - start, 1e-3)),
                   "seconds": round(end - start, 1), "crashes": len(crashes), "crash_files": crashes}))
 for c in crashes:
-    first = [l for l in text.splitlines() if "Fatal error" in l or "SUMMARY:" in l or "==ERROR" in l or "deadly signal" in l]
+    first = [l for l in text.splitlines() if "Fatal error" in l or "Swift runtime failure" in l or "==ERROR" in l or "deadly signal" in l or "SUMMARY:" in l]
     print("fuzz.sh: %s: %s" % (c, first[0] if first else "see the log"), file=sys.stderr)
 PY
 done
