@@ -4,7 +4,7 @@ RELEASE = $(SWIFT) build -c release
 BIN = .build/release/bottleneck
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: setup build demo test test-debug test-unit-debug example docs bench compare quality clean
+.PHONY: setup build demo test test-debug test-unit-debug example docs bench compare quality fuzz fuzz-smoke clean
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +46,16 @@ compare: build
 
 quality: build
 	bash scripts/quality.sh
+
+# libFuzzer over every reader (Fuzz/ package, address sanitizer); crashing inputs go to
+# $(FUZZ_FINDINGS). fuzz-smoke is the short run for CI.
+FUZZ_RUNS ?= 1000000
+FUZZ_FINDINGS ?= /tmp/bottleneck-fuzz-findings
+fuzz: setup
+	bash scripts/fuzz.sh --findings $(FUZZ_FINDINGS) $(FUZZ_RUNS)
+
+fuzz-smoke: setup
+	bash scripts/fuzz.sh --findings $(FUZZ_FINDINGS) 2000
 
 clean:
 	rm -rf .build
