@@ -24,7 +24,7 @@ test-debug: setup
 
 # The unit tests (ops, layers, gradients, parsers, configuration) in a debug build: bounds and
 # overflow checks on. Training-based tests stay in the release suite above.
-UNIT_TESTS = ReaderLimitTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
+UNIT_TESTS = ReaderLimitTests|FuzzRegressionTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
 test-unit-debug: setup
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 
@@ -55,7 +55,7 @@ fuzz: setup
 	bash scripts/fuzz.sh --findings $(FUZZ_FINDINGS) $(FUZZ_RUNS)
 
 fuzz-smoke: setup
-	bash scripts/fuzz.sh --findings $(FUZZ_FINDINGS) 2000
+	FUZZ_CONFIG=debug bash scripts/fuzz.sh --findings $(FUZZ_FINDINGS) 2000
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-fuzz-debug

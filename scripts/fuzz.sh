@@ -18,11 +18,14 @@ RUNS=${1:-1000000}
 ALL="idx idx-gz npy csv image safetensors model architecture bnz search-index"
 HARNESSES=${*:-$ALL}
 SEEDS=Tests/Fixtures/fuzz
-BIN=.build-fuzz/release/bottleneck-fuzz
+# FUZZ_CONFIG=debug builds faster (the CI smoke run); release runs faster (the real campaign).
+CONFIG=${FUZZ_CONFIG:-release}
+SCRATCH_BUILD=.build-fuzz$([ "$CONFIG" = release ] || echo "-$CONFIG")
+BIN=$SCRATCH_BUILD/$CONFIG/bottleneck-fuzz
 
 # Release keeps Swift's overflow and bounds checks; every Swift and C module of the package is
 # instrumented, so coverage counts the readers' edges (system libpng/libjpeg/zlib are not).
-swift build --package-path Fuzz -c release --scratch-path .build-fuzz \
+swift build --package-path Fuzz -c "$CONFIG" --scratch-path "$SCRATCH_BUILD" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xcc -fsanitize=fuzzer-no-link,address >&2
 
 if [ -n "${FUZZ_SCRATCH:-}" ]; then SCRATCH=$FUZZ_SCRATCH; mkdir -p "$SCRATCH"
@@ -38,6 +41,8 @@ for h in $HARNESSES; do
     corpus=$SCRATCH/corpus/$h artifacts=$SCRATCH/artifacts/$h/ log=$SCRATCH/$h.log
     rm -rf "$corpus" "$artifacts"; mkdir -p "$corpus" "$artifacts"
     cp "$SEEDS/$h"/* "$corpus"/
+    # Inputs that once crashed a reader stay in the corpus (FuzzRegressionTests replays them too).
+    if [ -d "$SEEDS/regressions/$h" ]; then cp "$SEEDS/regressions/$h"/* "$corpus"/; fi
     flags=(-runs="$RUNS" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -max_len=65536
            -print_final_stats=1 -artifact_prefix="$artifacts")
     dict=$SEEDS/dict/${h%-gz}.dict

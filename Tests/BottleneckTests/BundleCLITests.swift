@@ -9,15 +9,8 @@ import Bottleneck
 
 /// `train --resume`, output checks and column checks as a user meets them: one line naming the
 /// flag or file, nothing trained or overwritten.
-final class BundleCLITests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-bundle-cli-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class BundleCLITests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-bundle-cli" }
 
     @discardableResult
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runCLI(args, in: dir) }

@@ -9,15 +9,8 @@ import Bottleneck
 
 /// The `bottleneck` executable as a user runs it: bad input gives one clear line naming the file
 /// or flag, a non-zero exit, no stack trace, and no partly written output.
-final class CLITests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-cli-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class CLITests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-cli" }
 
     @discardableResult
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runCLI(args, in: dir) }

@@ -7,15 +7,8 @@ import XCTest
 @testable import BottleneckApps
 import Bottleneck
 
-final class CompressionTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-compress-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class CompressionTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-compress" }
 
     /// Encodes `symbols` with one adaptive model per context (symbol i uses context i % contexts), decodes them back.
     func roundTrip(_ symbols: [Int], alphabet: Int, contexts: Int = 1) throws -> [UInt8] {

@@ -9,15 +9,8 @@ import Bottleneck
 
 /// The reproductions of issue 11, run through the shipped executable: each hostile or careless
 /// file gets one line naming it and what is wrong, a non-zero exit, no crash, and nothing written.
-final class HostileInputTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-hostile-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class HostileInputTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-hostile" }
 
     func write(_ name: String, _ data: Data) { FileManager.default.createFile(atPath: dir + "/" + name, contents: data) }
 

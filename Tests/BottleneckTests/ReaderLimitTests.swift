@@ -37,7 +37,9 @@ final class ReaderLimitTests: XCTestCase {
             ("rank 9", idx([Int](repeating: 1, count: 9), data: [1]), ["rank 9", "ranks 1...8"]),
             ("rank 0", idx([], data: [1]), ["rank 0"]),
             ("trailing bytes", idx([2, 2], data: [1, 2, 3, 4, 5]), ["has bytes after the 4 bytes of data", "[2, 2]"]),
-            ("truncated", idx([2, 2], data: [1, 2, 3]), ["truncated", "file has 3"]),
+            ("truncated", idx([2, 2], data: [1, 2, 3]), ["truncated"]),
+            // Found by the idx harness: 36 bytes declaring 2 GiB of floats were allocated before reading.
+            ("more than the file holds", idx([0x0800_0003, 4], type: 0x0D, data: [UInt8](repeating: 0x3F, count: 40)), ["truncated", "can hold at most"]),
             ("truncated header", idx([2, 2]).prefix(9), ["header truncated"]),
             ("unknown type", idx([1], type: 0x42, data: [0]), ["unknown IDX data type 0x42"]),
         ]
@@ -59,6 +61,7 @@ final class ReaderLimitTests: XCTestCase {
             let inner: ByteStream
             var delivered = 0
             init(_ inner: ByteStream) { self.inner = inner }
+            var maxBytesRemaining: Int { inner.maxBytesRemaining }
             func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
                 let n = try inner.read(into: buffer)
                 delivered += n

@@ -86,6 +86,20 @@ func awayFromZero(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
 
 let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
+/// A test case with a fresh folder, `dir`, for each test, removed after it.
+class TemporaryDirectoryTestCase: XCTestCase {
+    var dir: String!
+    /// The folder's name before its UUID (names a leftover folder's test class).
+    var directoryPrefix: String { "bn-test" }
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "\(directoryPrefix)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+}
+
 /// Runs the built `bottleneck` executable (beside the test bundle, or the release build) in `directory`.
 func runCLI(_ args: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")

@@ -9,15 +9,8 @@ import Bottleneck
 
 /// The model bundle: every field survives save and load, files written by earlier versions
 /// still load, equal runs give equal bytes, and data with other columns is refused.
-final class TrainedModelTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-bundle-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class TrainedModelTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-bundle" }
 
     func tableModel(features: Int = 3, seed: UInt64 = 1) throws -> Autoencoder {
         try Autoencoder(spec: try Preset.dense.spec(inputShape: [features], codeSize: 2), inputShape: [features], rng: RandomGenerator(seed: seed))

@@ -10,15 +10,8 @@ import Bottleneck
 /// The session's policy: resume overrides honoured or refused (never ignored), one run per
 /// output, unwritable outputs refused before training, a fresh log for a fresh run, scaling
 /// fitted on the training part, classes kept across a resume.
-final class TrainingSessionTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-session-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class TrainingSessionTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-session" }
 
     static let images = TrainingTests.slice.subset(Array(0..<200))
 

@@ -7,15 +7,8 @@ import Foundation
 @testable import BottleneckApps
 import Bottleneck
 
-final class TrainingTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-train-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class TrainingTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-train" }
 
     /// A small real slice of Fashion-MNIST keeps these tests quick.
     static let slice: Dataset = {

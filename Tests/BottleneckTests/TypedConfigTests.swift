@@ -10,15 +10,8 @@ import Bottleneck
 /// Typed configuration: optimizer, loss, schedule and variant are decoded once into enums, and an
 /// unknown key or value is an error naming it (and the file) instead of a silent default. Library
 /// errors carry the field, which the command line names by its flag.
-final class TypedConfigTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bn-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class TypedConfigTests: TemporaryDirectoryTestCase {
+    override var directoryPrefix: String { "bn-config" }
 
     func write(_ name: String, _ text: String) -> String {
         let path = dir + "/" + name

@@ -100,7 +100,15 @@ public struct SearchIndex {
     }
 
     public static func read(_ path: String) throws -> SearchIndex {
-        let file = try SafeTensors.read(path)
+        try decode(try SafeTensors.read(path), source: path)
+    }
+
+    /// An index's bytes; `source` names them in errors.
+    public static func decode(_ data: Data, source: String) throws -> SearchIndex {
+        try decode(try SafeTensors.decode(data, source: source), source: source)
+    }
+
+    private static func decode(_ file: SafeTensors, source path: String) throws -> SearchIndex {
         let m = file.metadata
         func fail(_ why: String) -> BottleneckError { .file(path, "not a valid search index: \(why)") }
         guard m["format"] == formatName else {

@@ -7,6 +7,10 @@ import BottleneckCore
 public protocol ByteStream: AnyObject {
     /// Reads up to `buffer.count` bytes into `buffer`; the count read, 0 only at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// The most bytes the stream can still deliver, from the bytes actually present (exact for a
+    /// file or memory, a bound for compressed data); readers refuse a header declaring more before
+    /// they allocate for it.
+    var maxBytesRemaining: Int { get }
 }
 
 extension ByteStream {
@@ -54,6 +58,7 @@ public final class DataStream: ByteStream {
     private let data: Data
     private var position = 0
     public init(_ data: Data) { self.data = data.startIndex == 0 ? data : Data(data) }
+    public var maxBytesRemaining: Int { data.count - position }
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = min(buffer.count, data.count - position)
         if n > 0 { data.copyBytes(to: buffer.bindMemory(to: UInt8.self).baseAddress!, from: position..<(position + n)) }
@@ -66,6 +71,7 @@ public final class DataStream: ByteStream {
 public final class FileStream: ByteStream {
     private let file: UnsafeMutablePointer<FILE>
     private let path: String
+    private let size: Int
     public init(path: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else { throw BottleneckError.file(path, "no such file") }
@@ -73,7 +79,9 @@ public final class FileStream: ByteStream {
         guard let f = fopen(path, "rb") else { throw BottleneckError.file(path, "cannot be read") }
         file = f
         self.path = path
+        size = Int(info.st_size)
     }
+    public var maxBytesRemaining: Int { max(0, size - ftell(file)) }
     deinit { fclose(file) }
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }

@@ -55,6 +55,13 @@ public final class GzipStream: ByteStream {
         stream.deallocate()
     }
 
+    /// Deflate expands at most 1032:1 (zlib's technical notes); zlib may also hold up to a window
+    /// of output not yet delivered.
+    public var maxBytesRemaining: Int {
+        let input = input.maxBytesRemaining + Int(stream.pointee.avail_in)
+        return checkedProduct(input, 1032).map { $0 + (1 << 16) } ?? Int.max
+    }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count > 0 else { return 0 }
         if !started {

@@ -48,9 +48,13 @@ public struct IDXArray {
         guard let n = checkedElementCount(shape), n <= InputLimits.maxValues else {
             throw BottleneckError.file(source, "IDX header declares \(formatShape(shape)), more than the \(InputLimits.maxValues) values a file may hold")
         }
+        // Against the bytes present before allocating: a tiny file cannot declare gigabytes.
+        guard n * size <= stream.maxBytesRemaining else {
+            throw BottleneckError.file(source, "truncated: header says \(formatShape(shape)) (\(n * size) bytes of data), the file can hold at most \(stream.maxBytesRemaining)")
+        }
         var values = [Float](repeating: 0, count: n)
         // Converted chunk by chunk: the raw bytes never exist whole beside the values.
-        let perChunk = max(1, (1 << 20) / size)
+        let perChunk = min(n, max(1, (1 << 20) / size))
         var chunk = [UInt8](repeating: 0, count: perChunk * size)
         var done = 0
         try values.withUnsafeMutableBufferPointer { v in

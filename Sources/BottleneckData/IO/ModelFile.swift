@@ -56,7 +56,15 @@ public struct ModelFile {
 
     /// Reads `path`, which must be a file of `format`; metadata keys this program does not know are dropped.
     public static func read(_ path: String, format: String = formatName) throws -> ModelFile {
-        let file = try SafeTensors.read(path)
+        try decode(try SafeTensors.read(path), source: path, format: format)
+    }
+
+    /// Decodes a file's bytes (a model sent over the network, say); `source` names it in errors.
+    public static func decode(_ data: Data, source: String, format: String = formatName) throws -> ModelFile {
+        try decode(try SafeTensors.decode(data, source: source), source: source, format: format)
+    }
+
+    private static func decode(_ file: SafeTensors, source path: String, format: String) throws -> ModelFile {
         let m = file.metadata
         guard m[ModelFileKey.format.rawValue] == format, m[ModelFileKey.architecture.rawValue] != nil else {
             let what = format == checkpointFormatName ? "a Bottleneck checkpoint" : "a Bottleneck model file"

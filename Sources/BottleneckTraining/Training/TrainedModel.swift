@@ -52,6 +52,11 @@ public struct TrainedModel {
         try TrainedModel(file: try ModelFile.read(path), source: path, memoryLimit: memoryLimit)
     }
 
+    /// A model file's bytes, checked as `load` checks a file; `source` names them in errors.
+    public static func decode(_ data: Data, source: String, memoryLimit: ByteCount = ModelMemory.defaultLimit) throws -> TrainedModel {
+        try TrainedModel(file: try ModelFile.decode(data, source: source), source: source, memoryLimit: memoryLimit)
+    }
+
     /// Writes the model file atomically. Its bytes depend only on the bundle's content.
     public func save(to path: String) throws {
         try file(format: ModelFile.formatName, tensors: model.stateDict()).write(to: path)
