@@ -41,7 +41,7 @@ extension ByteStream {
     /// Everything left, refusing past `limit` bytes (`what` names the stream in the error).
     public func readAll(limit: Int, source: String) throws -> Data {
         var out = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if n == 0 { return out }

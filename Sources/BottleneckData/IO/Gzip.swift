@@ -40,7 +40,7 @@ public final class GzipStream: ByteStream {
     private let source: String
     // zlib keeps a pointer to its z_stream: it must not move, so it lives on the heap.
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    private var inBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var inBuffer = [UInt8](repeating: 0, count: 1 << 15)
     private var inputEnded = false, memberEnded = false, started = false
 
     public init(_ input: ByteStream, source: String) {
