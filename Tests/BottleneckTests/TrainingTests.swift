@@ -125,11 +125,11 @@ final class TrainingTests: TemporaryDirectoryTestCase {
     }
 
     func testArchitectureFileErrorsNameTheLayer() throws {
-        let unknown = ArchitectureSpec(name: "x", encoder: [LayerSpec("flatten"), LayerSpec("lineer", ["out": .number(3)])], decoder: [])
+        let unknown = ArchitectureSpec(name: "x", encoder: [LayerSpec("flatten"), LayerSpec("lineer", ["out": .number(3)])], decoder: [LayerSpec("identity")])
         XCTAssertThrowsError(try Autoencoder(spec: unknown, inputShape: [4], rng: RandomGenerator(seed: 0))) { e in
             XCTAssertTrue("\(e)".hasPrefix("encoder layer 1: unknown layer type 'lineer'"), "\(e)")
         }
-        let mismatch = ArchitectureSpec(name: "x", encoder: [LayerSpec("linear", ["in": .number(5), "out": .number(3)])], decoder: [])
+        let mismatch = ArchitectureSpec(name: "x", encoder: [LayerSpec("linear", ["in": .number(5), "out": .number(3)])], decoder: [LayerSpec("identity")])
         XCTAssertThrowsError(try Autoencoder(spec: mismatch, inputShape: [4], rng: RandomGenerator(seed: 0))) { e in
             XCTAssertTrue("\(e)".contains("encoder layer 0 (linear)"), "\(e)")
         }

@@ -7,7 +7,7 @@ func fuzzIDX(_ data: Data) throws {
 }
 
 /// Gzipped IDX bytes through the route `IDXArray.read` takes for a .gz file: inflated as a stream
-/// while decoding, then the whole-file inflater `readFileMaybeGzipped` uses. Inputs that are not
+/// while decoding, then the whole-stream inflater `Gzip.decompress`. Inputs that are not
 /// gzip data are skipped, so every execution exercises the inflater.
 func fuzzGzippedIDX(_ data: Data) throws {
     guard Gzip.isGzipped(data) else { return }

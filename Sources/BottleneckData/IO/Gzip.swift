@@ -99,8 +99,3 @@ public final class GzipStream: ByteStream {
         return capacity - Int(stream.pointee.avail_out)
     }
 }
-
-/// Reads a whole file, gunzipping it if it is gzip data, refusing past `limit` bytes.
-public func readFileMaybeGzipped(_ path: String, limit: Int = InputLimits.maxInflatedBytes) throws -> Data {
-    try openMaybeGzipped(path).readAll(limit: limit, source: path)
-}
