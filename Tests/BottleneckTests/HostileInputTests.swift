@@ -73,6 +73,11 @@ final class HostileInputTests: TemporaryDirectoryTestCase {
         // The limit is the user's to raise or lower.
         try refuse(["summary", "--preset", "dense", "--max-model-memory", "64KiB"], ["--max-model-memory (64 KiB) is exceeded"])
         XCTAssertEqual(try runCLI(["summary", "--preset", "dense", "--max-model-memory", "1MiB"], in: dir).status, 0, "dense needs about 200 KiB")
+        for bad in ["1Q", "lots", "8 QiB"] {
+            let r = try runCLI(["summary", "--preset", "dense", "--max-model-memory", bad], in: dir)
+            XCTAssertNotEqual(r.status, 0, bad)
+            XCTAssertTrue(r.err.hasPrefix("Error: The value '\(bad)' is invalid for '--max-model-memory"), r.err)
+        }
     }
 
     func testDataThatMustBeRefused() throws {
