@@ -74,14 +74,7 @@ extension Tensor {
                 }
             }
         }
-        let o = out.data
-        for ch in 0..<c {
-            let scale = weight.data[ch] * invStd[ch], shift = bias.data[ch] - mean[ch] * scale
-            for b in 0..<n {
-                let off = (b * c + ch) * inner, p = xv + off, q = o + off
-                for i in 0..<inner { q[i] = p[i] * scale + shift }
-            }
-        }
+        Self.normalize(xv, into: out.data, n: n, c: c, inner: inner, weight: weight, bias: bias, mean: mean, invStd: invStd)
         return (out, BatchStatistics(mean: mean, variance: variance, valuesPerChannel: m))
     }
 
@@ -115,14 +108,20 @@ extension Tensor {
                 dbeta?[ch] += Float(sumG)
             }
         }
-        let o = out.data
+        Self.normalize(xv, into: out.data, n: n, c: c, inner: inner, weight: weight, bias: bias, mean: mean, invStd: invStd)
+        return out
+    }
+
+    /// The forward pass both modes share: y = (x - mean) * invStd * weight + bias, per channel,
+    /// folded into one scale and shift.
+    private static func normalize(_ x: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, c: Int, inner: Int,
+                                  weight: Tensor, bias: Tensor, mean: [Float], invStd: [Float]) {
         for ch in 0..<c {
             let scale = weight.data[ch] * invStd[ch], shift = bias.data[ch] - mean[ch] * scale
             for b in 0..<n {
-                let off = (b * c + ch) * inner, p = xv + off, q = o + off
+                let off = (b * c + ch) * inner, p = x + off, q = out + off
                 for i in 0..<inner { q[i] = p[i] * scale + shift }
             }
         }
-        return out
     }
 }

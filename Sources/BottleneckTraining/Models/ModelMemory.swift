@@ -24,13 +24,25 @@ public struct ModelMemory: Sendable {
     /// Parameters and activations together.
     public var total: ByteCount { ByteCount(valueBytes + activationBytes) }
 
+    /// Whether parameters and activations together are within the limit (without overflowing).
+    private var fits: Bool {
+        let (sum, overflow) = valueBytes.addingReportingOverflow(activationBytes)
+        return !overflow && sum <= limit.bytes
+    }
+
+    /// Adds `bytes` to `total`, saturating at Int.max; true when it saturated.
+    private static func accumulate(_ bytes: Int, into total: inout Int) -> Bool {
+        let (sum, overflow) = total.addingReportingOverflow(bytes)
+        total = overflow ? Int.max : sum
+        return overflow
+    }
+
     /// Counts a layer's `values` (Float32 each); throws naming the layer past the limit.
     mutating func add(values n: Int, of layer: String) throws {
         let bytes = checkedProduct(max(n, 0), 4) ?? Int.max
         if bytes > (largest?.bytes ?? -1) { largest = (layer, bytes) }
-        let (sum, overflow) = valueBytes.addingReportingOverflow(bytes)
-        valueBytes = overflow ? Int.max : sum
-        guard valueBytes.addingReportingOverflow(activationBytes).overflow == false, valueBytes + activationBytes <= limit.bytes else {
+        let overflow = Self.accumulate(bytes, into: &valueBytes)
+        guard !overflow, fits else {
             let most = largest.map { ", \(ByteCount($0.bytes)) of them in \($0.layer)" } ?? ""
             throw BottleneckError.invalid(.maxModelMemory, "(\(limit)) is exceeded: the model needs \(overflow ? "more than can be counted" : "\(ByteCount(valueBytes))") for its parameters\(most)")
         }
@@ -43,9 +55,8 @@ public struct ModelMemory: Sendable {
             throw BottleneckError("output shape \(formatShape(shape)) has more than \(InputLimits.maxRank) dimensions or one past \(Int32.max)")
         }
         let bytes = checkedElementCount(shape).flatMap { checkedProduct($0, 4) } ?? Int.max
-        let (sum, overflow) = activationBytes.addingReportingOverflow(bytes)
-        activationBytes = overflow ? Int.max : sum
-        guard !overflow, valueBytes.addingReportingOverflow(activationBytes).overflow == false, valueBytes + activationBytes <= limit.bytes else {
+        let overflow = Self.accumulate(bytes, into: &activationBytes)
+        guard !overflow, fits else {
             let at = layer == Self.inputName ? "the input is \(formatShape(shape))" : "\(layer) outputs \(formatShape(shape))"
             let parameters = valueBytes > 0 ? ", beside \(ByteCount(valueBytes)) of parameters" : ""
             throw BottleneckError.invalid(.maxModelMemory, "(\(limit)) is exceeded: one sample's activations need \(overflow ? "more than can be counted" : "\(ByteCount(activationBytes))") (\(at))\(parameters)")
