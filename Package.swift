@@ -11,6 +11,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation`: DocC for the public API.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // `bottleneck serve`: HTTP/1.1 on SwiftNIO, Prometheus text metrics, structured logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -35,9 +41,20 @@ let package = Package(
         // `import Bottleneck`: the umbrella that re-exports the layers.
         .target(name: "Bottleneck", dependencies: ["BottleneckCore", "BottleneckNN", "BottleneckData",
                                                    "BottleneckTraining", "BottleneckApps"]),
+        // The model server: the library's bundle behind HTTP (Inference/ knows no HTTP; HTTP/ is the shell).
+        .target(name: "BottleneckServe", dependencies: [
+            "Bottleneck",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "bottleneck",
-                          dependencies: ["Bottleneck", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Bottleneck", "BottleneckServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/bottleneck"),
         .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck"], path: "Tests/BottleneckTests"),
+        .testTarget(name: "BottleneckServeTests", dependencies: ["BottleneckServe"], path: "Tests/BottleneckServeTests"),
     ]
 )

@@ -72,6 +72,9 @@ public enum ConfigField: Hashable, Sendable {
     case resume
     /// The memory a model may need (`ModelMemory`).
     case maxModelMemory
+    /// Serving: the models folder, the address, authentication, limits and batching.
+    case models, host, port, tokenFile, maxBodySize, maxRows, maxJSONDepth, requestTimeout, queueDepth
+    case maxBatchRows, batchDelay, reloadInterval
 
     /// The library's name of the field: the property name, or "variant option 'beta'".
     public var name: String {

@@ -22,3 +22,23 @@ extension ByteCount: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
     public var defaultValueDescription: String { description.replacingOccurrences(of: " ", with: "") }
 }
+
+/// A duration on the command line: 250ms, 2s, 1.5s, 500us (a bare number is milliseconds).
+struct DurationArgument: ExpressibleByArgument {
+    let duration: Duration
+    init(_ duration: Duration) { self.duration = duration }
+
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60)]
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let (number, scale) = units.first { text.hasSuffix($0.0) }.map { (String(text.dropLast($0.0.count)), $0.1) } ?? (text, 1e-3)
+        guard let v = Double(number), v.isFinite, v >= 0, v * scale <= 86_400 else { return nil }
+        duration = .nanoseconds(Int64((v * scale * 1e9).rounded()))
+    }
+
+    var defaultValueDescription: String {
+        let c = duration.components
+        let ms = Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+        return ms >= 1000 && ms.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(ms / 1000))s" : String(format: "%gms", ms)
+    }
+}

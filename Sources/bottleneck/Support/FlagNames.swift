@@ -55,6 +55,18 @@ func flagName(_ field: ConfigField) -> String {
     case .threshold: return "--threshold"
     case .resume: return "--resume"
     case .maxModelMemory: return "--max-model-memory"
+    case .models: return "--models"
+    case .host: return "--host"
+    case .port: return "--port"
+    case .tokenFile: return "--token-file"
+    case .maxBodySize: return "--max-body-size"
+    case .maxRows: return "--max-rows"
+    case .maxJSONDepth: return "--max-json-depth"
+    case .requestTimeout: return "--request-timeout"
+    case .queueDepth: return "--queue-depth"
+    case .maxBatchRows: return "--max-batch"
+    case .batchDelay: return "--batch-delay"
+    case .reloadInterval: return "--reload-interval"
     }
 }
 
