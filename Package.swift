@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(name: "bottleneck",
                           dependencies: ["Bottleneck", "BottleneckServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/bottleneck"),
-        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck"], path: "Tests/BottleneckTests"),
-        .testTarget(name: "BottleneckServeTests", dependencies: ["BottleneckServe"], path: "Tests/BottleneckServeTests"),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "BottleneckServe", .product(name: "Logging", package: "swift-log")],
+                    path: "Tests/BottleneckTests"),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Bottleneck
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -55,11 +56,12 @@ public final class ModelServer: Sendable {
         if let tokens { router.add(middleware: BearerMiddleware(tokens: tokens)) }
         Routes(service: service, metrics: metrics, authenticated: tokens != nil).add(to: router)
 
-        let timeout = InferenceQueue.seconds(configuration.batching.requestTimeout)
+        let idle = TimeAmount.nanoseconds(Int64(max(InferenceQueue.seconds(configuration.batching.requestTimeout), 10) * 1e9))
         let app = Application(
             router: router,
-            // A connection idle (or trickling a body) for longer than the request timeout is closed.
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(timeout * 1e9)))),
+            // A connection idle (or trickling a body) for longer than the request timeout (10 s at
+            // least) is closed, after what it was sent has been written.
+            server: .http1(configuration: .init(additionalChannelHandlers: [FlushBeforeClose(limit: idle)], idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bottleneck"),
             services: [ReloadService(server: self)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
