@@ -4,7 +4,7 @@ RELEASE = $(SWIFT) build -c release
 BIN = .build/release/bottleneck
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: setup build demo test test-debug test-unit-debug example docs bench compare quality fuzz fuzz-smoke clean
+.PHONY: setup build demo test test-debug test-unit-debug example docs bench bench-serve compare quality fuzz fuzz-smoke clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,7 +24,7 @@ test-debug: setup
 
 # The unit tests (ops, layers, gradients, parsers, configuration) in a debug build: bounds and
 # overflow checks on. Training-based tests stay in the release suite above.
-UNIT_TESTS = ReaderLimitTests|FuzzRegressionTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
+UNIT_TESTS = ReaderLimitTests|JSONRowsTests|FuzzRegressionTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
 test-unit-debug: setup
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 
@@ -33,12 +33,17 @@ example: setup
 	bash scripts/example.sh
 
 # DocC archives of every library target (swift-docc-plugin); warnings fail the build.
-DOC_TARGETS = BottleneckCore BottleneckNN BottleneckData BottleneckTraining BottleneckApps Bottleneck
+DOC_TARGETS = BottleneckCore BottleneckNN BottleneckData BottleneckTraining BottleneckApps Bottleneck BottleneckServe
 docs: setup
 	@for t in $(DOC_TARGETS); do $(SWIFT) package generate-documentation --target $$t --warnings-as-errors || exit 1; done
 
 bench: build
 	$(BIN) bench
+
+# `bottleneck serve` under wrk on loopback against FastAPI + uvicorn + PyTorch (bench/reference/),
+# with and without dynamic batching, and a 5-minute soak (SOAK_SECONDS); JSON lines.
+bench-serve: build
+	BN=$(BIN) bash scripts/bench-serve.sh
 
 # Ours against the PyTorch reference, alternating runs (TORCH_PYTHON=venv/bin/python if not python3).
 compare: build

@@ -75,9 +75,17 @@ enum ServeFixtures {
         let dir = NSTemporaryDirectory() + "bn-serve-models-\(UUID().uuidString)"
         for sub in ["/models", "/train"] { try! FileManager.default.createDirectory(atPath: dir + sub, withIntermediateDirectories: true) }
         try! build(dir)
+        XCTestObservationCenter.shared.addTestObserver(RemoveWhenDone(path: dir))
         return dir
     }()
     static var models: String { directory + "/models" }
+
+    /// Removes the models when the test run ends.
+    final class RemoveWhenDone: NSObject, XCTestObservation {
+        let path: String
+        init(path: String) { self.path = path }
+        func testBundleDidFinish(_ testBundle: Bundle) { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     /// Rows of a 4-column table: two correlated pairs, so an autoencoder with a 2-unit code fits them.
     static func tableRows(_ n: Int, seed: UInt64) -> [[Double]] {

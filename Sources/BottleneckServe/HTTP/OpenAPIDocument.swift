@@ -41,8 +41,9 @@ enum OpenAPIDocument {
     static func error(_ text: String) -> [String: Any] { ["description": text, "content": jsonContent(ref("Error"))] }
 
     static func nameParameter(_ models: [ServedModel]) -> [String: Any] {
+        // The loaded names, so generated requests reach the models; other names answer 400 or 404.
         var schema: [String: Any] = ["type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"]
-        if !models.isEmpty { schema["examples"] = models.map(\.name) }
+        if !models.isEmpty { schema["enum"] = models.map(\.name) }
         return ["name": "name", "in": "path", "required": true, "description": "A model's name: its file name without .safetensors.", "schema": schema]
     }
 

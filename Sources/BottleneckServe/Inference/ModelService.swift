@@ -149,7 +149,8 @@ enum ResponseFormat {
         let types = accept.split(separator: ",").map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
         for t in types {
             switch t {
-            case "*/*", "application/*", "image/*" where imageOut: return offered.contains(natural) ? natural : .json
+            case "*/*", "application/*": return offered.contains(natural) ? natural : .json
+            case "image/*" where imageOut: return offered.contains(natural) ? natural : .json
             case "application/json": return .json
             case "application/x-npy" where offered.contains(.npy): return .npy
             case "image/png" where offered.contains(.png): return .png
