@@ -11,12 +11,7 @@ import FoundationNetworking
 final class ServeProcessTests: TemporaryDirectoryTestCase {
     override var directoryPrefix: String { "bn-serve-cli" }
 
-    var executable: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
-        let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/release/bottleneck")
-        return FileManager.default.fileExists(atPath: beside.path) ? beside : built
-    }
+    var executable: URL { bottleneckExecutable }
 
     /// Starts `bottleneck serve` on a free port; returns the process and the port it printed.
     func startServe(_ extra: [String] = []) throws -> (Process, Int, Pipe) {

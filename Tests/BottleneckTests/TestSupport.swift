@@ -100,13 +100,18 @@ class TemporaryDirectoryTestCase: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 }
 
-/// Runs the built `bottleneck` executable (beside the test bundle, or the release build) in `directory`.
-func runCLI(_ args: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+/// The built `bottleneck` executable: beside the test bundle, or the release build.
+var bottleneckExecutable: URL {
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bottleneck")
     let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/release/bottleneck")
+    return FileManager.default.fileExists(atPath: beside.path) ? beside : built
+}
+
+/// Runs the built `bottleneck` executable in `directory`.
+func runCLI(_ args: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
-    p.executableURL = FileManager.default.fileExists(atPath: beside.path) ? beside : built
+    p.executableURL = bottleneckExecutable
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: directory)
     let out = Pipe(), err = Pipe()

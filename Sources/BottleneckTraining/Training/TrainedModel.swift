@@ -90,10 +90,15 @@ public struct TrainedModel {
     /// Checks `data` against the model (finite values, sample shape, feature names) and scales
     /// it as the model was trained.
     public func prepare(_ data: Dataset) throws -> Dataset {
+        try check(data)
+        return try scaler.transform(data)
+    }
+
+    /// Checks `data` against the model (finite values, sample shape, feature names) without scaling it.
+    public func check(_ data: Dataset) throws {
         try validateFinite(data)
         try model.checkInput(data.sampleShape, source: data.source)
         try checkFeatures(data)
-        return try scaler.transform(data)
     }
 
     /// Throws one line naming `data`'s source and the columns when the data names its features

@@ -38,9 +38,7 @@ struct Score: ParsableCommand {
             }
         } else {
             let data = try DataSource.load(try dataOptions.request(), split: .test)
-            try validateFinite(data)
-            try served.model.checkInput(data.sampleShape, source: data.source)
-            try served.bundle.checkFeatures(data)
+            try served.bundle.check(data)
             for line in try scorer.lines(data.inputs) { print(line) }
         }
         if scorer.failures > 0 {
