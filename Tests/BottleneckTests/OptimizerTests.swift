@@ -167,7 +167,7 @@ final class OptimizerTests: XCTestCase {
     // MARK: Checkpoint round trip
 
     /// A few steps of a small regression, so the state is far from its initial values.
-    private func train(_ model: Linear, _ opt: Optimizer, steps: Int, from first: Int) {
+    private func train(_ model: Linear, _ opt: StepOptimizer, steps: Int, from first: Int) {
         for k in first..<(first + steps) {
             let x = randn([8, 4], seed: UInt64(100 + k)), y = randn([8, 3], seed: UInt64(200 + k))
             opt.zeroGrad()
@@ -176,7 +176,7 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
-    private func assertResumesExactly(_ makeOptimizer: ([Tensor]) -> Optimizer) throws {
+    private func assertResumesExactly(_ makeOptimizer: ([Tensor]) -> StepOptimizer) throws {
         let model = Linear(4, 3, rng: RandomGenerator(seed: 1))
         let opt = makeOptimizer(model.parameters)
         train(model, opt, steps: 3, from: 0)

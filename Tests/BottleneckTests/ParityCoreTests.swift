@@ -57,7 +57,7 @@ final class ParityCoreTests: XCTestCase {
     }
 
     /// Runs an optimizer case: the parameter after each step must match PyTorch's.
-    static func checkOptimizer(_ file: String, make: (Tensor, [String: Any]) -> Optimizer) throws {
+    static func checkOptimizer(_ file: String, make: (Tensor, [String: Any]) -> StepOptimizer) throws {
         let c = try ParityCase(file)
         let defaults = c.config["defaults"] as? [String: Any] ?? [:]
         let p = c["param_0"].copy(); p.requiresGrad = true

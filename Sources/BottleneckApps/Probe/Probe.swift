@@ -124,63 +124,18 @@ public struct LinearProbe {
         return loss.item
     }
 
-    /// Full-batch L-BFGS (10 pairs of memory) with a backtracking (Armijo) line search. Returns
-    /// the iterations taken.
+    /// Full-batch L-BFGS (10 pairs of memory, strong-Wolfe line search) until the largest
+    /// gradient entry is below the tolerance, no step changes the float weights, or the line
+    /// search finds no lower value. Returns the iterations taken.
     static func minimizeLBFGS(_ z: Tensor, labels: [Int], weight: Tensor, bias: Tensor, l2: Float, config: ProbeConfig) -> Int {
-        let nw = weight.count, nb = bias.count, size = nw + nb, memory = 10
-        func read() -> [Double] { (0..<nw).map { Double(weight.data[$0]) } + (0..<nb).map { Double(bias.data[$0]) } }
-        func gradient() -> [Double] { (0..<nw).map { Double(weight.grad![$0]) } + (0..<nb).map { Double(bias.grad![$0]) } }
-        func write(_ x: [Double]) {
-            for i in 0..<nw { weight.data[i] = Float(x[i]) }
-            for i in 0..<nb { bias.data[i] = Float(x[nw + i]) }
+        let optimizer = LineSearchOptimizer(parameters: [weight, bias], rule: { LBFGSRule(dimension: $0, memory: 10) },
+                                            tolerances: Tolerances(gradient: Double(config.tolerance)))
+        while optimizer.minimizer.iterations < config.maxIterations {
+            // A failed line search leaves the weights at the last good point: as converged as float allows.
+            guard let report = try? optimizer.iterate(sameFunction: true, loss: { Double(objective(z, labels, weight, bias, l2)) }),
+                  report.stop == nil else { break }
         }
-        func dot(_ a: [Double], _ b: [Double]) -> Double { var s = 0.0; for i in 0..<a.count { s += a[i] * b[i] }; return s }
-        var x = read()
-        var f = Double(objective(z, labels, weight, bias, l2)), g = gradient()
-        var history: [(s: [Double], y: [Double], rho: Double)] = []
-        var iteration = 0
-        while iteration < config.maxIterations {
-            guard g.map(abs).max()! > Double(config.tolerance) else { break }
-            iteration += 1
-            // Two-loop recursion: d = -H g.
-            var q = g
-            var alphas = [Double](repeating: 0, count: history.count)
-            for k in stride(from: history.count - 1, through: 0, by: -1) {
-                alphas[k] = history[k].rho * dot(history[k].s, q)
-                for i in 0..<size { q[i] -= alphas[k] * history[k].y[i] }
-            }
-            let gamma = history.last.map { dot($0.s, $0.y) / dot($0.y, $0.y) } ?? 1 / max(1, g.map(abs).reduce(0, +))
-            for i in 0..<size { q[i] *= gamma }
-            for k in 0..<history.count {
-                let b = history[k].rho * dot(history[k].y, q)
-                for i in 0..<size { q[i] += history[k].s[i] * (alphas[k] - b) }
-            }
-            var direction = q.map { -$0 }
-            var slope = dot(direction, g)
-            if !(slope < 0) { direction = g.map { -$0 }; slope = -dot(g, g); history.removeAll() }
-            var t = 1.0, accepted = false
-            var xNew = x, fNew = f
-            for _ in 0..<40 {
-                for i in 0..<size { xNew[i] = x[i] + t * direction[i] }
-                write(xNew)
-                fNew = Double(objective(z, labels, weight, bias, l2))
-                if fNew <= f + 1e-4 * t * slope { accepted = true; break }
-                t *= 0.5
-            }
-            guard accepted else { write(x); break }  // no decrease within float precision: converged
-            let gNew = gradient()
-            let s = (0..<size).map { xNew[$0] - x[$0] }, y = (0..<size).map { gNew[$0] - g[$0] }
-            let sy = dot(s, y)
-            if sy > 1e-12 {
-                history.append((s, y, 1 / sy))
-                if history.count > memory { history.removeFirst() }
-            }
-            let change = abs(f - fNew)
-            (x, f, g) = (xNew, fNew, gNew)
-            if change <= 1e-9 * max(1, abs(f)) { break }
-        }
-        write(x)
-        return iteration
+        return optimizer.minimizer.iterations
     }
 
     /// Mini-batch Adam with a cosine decay of the rate to 0. Returns the steps taken.

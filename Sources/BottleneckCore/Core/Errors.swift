@@ -55,6 +55,7 @@ public struct BottleneckError: Error, CustomStringConvertible, Equatable {
 public enum ConfigField: Hashable, Sendable {
     // Training (`TrainingConfig`).
     case epochs, batchSize, learningRate, optimizer, momentum, nesterov, weightDecay, schedule, clipNorm, seed
+    case historySize, gradientTolerance, stepTolerance
     case validationFraction, patience, loss
     // Model and variant.
     case preset, architecture, codeSize, variant, noise, prior

@@ -1,14 +1,20 @@
 import BottleneckCore
-/// An optimizer updates a fixed list of parameters in place from their gradients.
-/// Its state (moments, step count) can be saved by name and restored, so a run resumes exactly.
+/// An optimizer updates a fixed list of parameters in place. Its state (moments, step count,
+/// curvature pairs) can be saved by name and restored, so a run resumes exactly.
 public protocol Optimizer: AnyObject {
     var parameters: [Tensor] { get }
+    /// The step size: Adam's and SGD's rate, or the scale of a line search's first trial step.
     var learningRate: Float { get set }
-    /// One update from the current gradients; parameters without a gradient are left alone.
-    func step()
     /// Named state tensors, for checkpoints.
     func stateTensors() -> [(String, Tensor)]
     func loadState(_ state: [String: Tensor]) throws
+}
+
+/// An optimizer that updates from the gradients already computed, one step per batch (Adam,
+/// SGD); the line-search optimizers instead evaluate the loss themselves (`LineSearchOptimizer`).
+public protocol StepOptimizer: Optimizer {
+    /// One update from the current gradients; parameters without a gradient are left alone.
+    func step()
 }
 
 extension Optimizer {
@@ -17,7 +23,7 @@ extension Optimizer {
 
 /// Adam (Kingma & Ba) with bias correction, as torch.optim.Adam; with `decoupledWeightDecay`
 /// it is AdamW (decay applied to the weights directly), else weight decay is added to the gradient.
-public final class Adam: Optimizer {
+public final class Adam: StepOptimizer {
     public let parameters: [Tensor]
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float

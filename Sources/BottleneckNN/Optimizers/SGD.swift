@@ -7,7 +7,7 @@ import BottleneckCore
 ///     buf = momentum * buf + (1 - dampening) * g   (later steps)
 ///     g = nesterov ? g + momentum * buf : buf   (only when momentum != 0)
 ///     w -= learningRate * g
-public final class SGD: Optimizer {
+public final class SGD: StepOptimizer {
     public let parameters: [Tensor]
     public var learningRate: Float
     public let momentum: Float, dampening: Float, weightDecay: Float

@@ -58,6 +58,7 @@ public final class AdversarialObjective: Objective {
     public var name: String { "adversarial (prior \(prior), weight \(adversarialWeight))" }
 
     public var extraState: [(String, Tensor)] { discriminator.namedParameters(prefix: "discriminator.") }
+    public var randomness: String? { "the adversarial objective samples the prior and trains a discriminator beside the model" }
     public var extraOptimizers: [(String, Optimizer)] { [("discriminator_optimizer", discriminatorOptimizer)] }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {

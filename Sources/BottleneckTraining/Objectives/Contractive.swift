@@ -21,6 +21,9 @@ public final class ContractiveObjective: Objective {
         lossKind = loss
     }
     public var name: String { "contractive (weight \(weight))" }
+    public var randomness: String? {
+        forceStochastic ? "the stochastic contractive penalty draws noise (use the exact method, with a one-layer dense encoder)" : nil
+    }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         let code = model.encode(input)

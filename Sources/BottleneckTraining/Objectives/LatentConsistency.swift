@@ -18,6 +18,7 @@ public final class LatentConsistencyObjective: Objective {
     public var name: String { base.name + " + latent consistency (\(weight))" }
     public var extraState: [(String, Tensor)] { base.extraState }
     public var extraOptimizers: [(String, Optimizer)] { base.extraOptimizers }
+    public var randomness: String? { base.randomness }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         var terms = base.loss(model: model, input: input, rng: rng)

@@ -41,6 +41,7 @@ public final class DenoisingObjective: Objective {
         lossKind = loss
     }
     public var name: String { "denoising (\(noise), \(lossKind.rawValue))" }
+    public var randomness: String? { "denoising draws fresh noise for every batch" }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         let code = model.encode(noise.apply(input, rng: rng))

@@ -25,13 +25,13 @@ public struct ObjectiveStep {
     /// What is stepped, for messages (e.g. "discriminator").
     public let name: String
     /// The optimizer of the step's parameters (it owns the list the hook and clipping see).
-    public let optimizer: Optimizer
+    public let optimizer: StepOptimizer
     /// The rate the schedule scales for this optimizer.
     public let baseLearningRate: Float
     /// The loss to minimise, evaluated when the step is taken.
     public let loss: () -> Tensor
 
-    public init(name: String, optimizer: Optimizer, baseLearningRate: Float, loss: @escaping () -> Tensor) {
+    public init(name: String, optimizer: StepOptimizer, baseLearningRate: Float, loss: @escaping () -> Tensor) {
         self.name = name
         self.optimizer = optimizer
         self.baseLearningRate = baseLearningRate
@@ -59,6 +59,9 @@ public protocol Objective: AnyObject {
     /// The optimizers of its own steps, by name; checkpoints save and restore their state
     /// (moments and step count) under "objective.<name>.".
     var extraOptimizers: [(String, Optimizer)] { get }
+    /// Why the loss of a batch is random (it draws noise or samples), or nil when it is a
+    /// deterministic function of the parameters: line-search optimizers need one.
+    var randomness: String? { get }
 }
 
 extension Objective {
@@ -66,6 +69,7 @@ extension Objective {
     public func afterStep(model: Autoencoder, input: Tensor, rng: RandomGenerator) {}
     public var extraState: [(String, Tensor)] { [] }
     public var extraOptimizers: [(String, Optimizer)] { [] }
+    public var randomness: String? { nil }
 }
 
 /// The plain (undercomplete) autoencoder: reconstruction loss only.

@@ -5,6 +5,12 @@ import BottleneckData
 /// Drawing from the run's generator, it gives every batch fresh randomness.
 public protocol InputTransform: CustomStringConvertible {
     func apply(_ clean: Tensor, rng: RandomGenerator) -> Tensor
+    /// Whether `apply` draws from the generator.
+    var isRandom: Bool { get }
+}
+
+extension InputTransform {
+    public var isRandom: Bool { true }
 }
 
 extension NoiseModel: InputTransform {}
@@ -14,6 +20,7 @@ extension Watermark: InputTransform {}
 public struct GrayscaleTransform: InputTransform {
     public init() {}
     public var description: String { "grayscale" }
+    public var isRandom: Bool { false }
     public func apply(_ clean: Tensor, rng: RandomGenerator) -> Tensor { Colorization.grayInput(clean) }
 }
 
@@ -39,6 +46,7 @@ public final class PairedObjective: Objective {
     }
 
     public var name: String { "\(label) (\(transform), \(lossKind.rawValue))" }
+    public var randomness: String? { transform.isRandom ? "\(label) draws a fresh \(transform) for every batch" : nil }
 
     public func loss(model: Autoencoder, input: Tensor, rng: RandomGenerator) -> LossTerms {
         let degraded = transform.apply(input, rng: rng)

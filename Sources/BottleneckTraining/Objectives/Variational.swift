@@ -14,6 +14,8 @@ public final class VariationalObjective: Objective {
     /// Steps taken, saved in checkpoints so warm-up resumes where it was.
     public let stepCounter = Tensor(shape: [])
 
+    public var randomness: String? { "the VAE samples its code (and its KL warm-up changes the loss every step)" }
+
     public init(beta: Float = 1, warmupSteps: Int = 0, likelihood: Likelihood = .bernoulli) {
         self.beta = beta
         self.warmupSteps = warmupSteps

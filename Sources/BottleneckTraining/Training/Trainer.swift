@@ -27,6 +27,11 @@ public final class Trainer {
     public var onCheckpoint: ((Trainer, _ isBest: Bool) throws -> Void)?
 
     public var epochsDone: Int { history.count }
+    /// Set when a line-search optimizer has converged; `fit` stops after that epoch.
+    public private(set) var convergence: MinimizationStop?
+    /// Rows per forward pass when a line-search optimizer evaluates a large batch: the batch's
+    /// loss and gradient are summed over chunks this size, so memory follows the chunk.
+    public var evaluationChunk = 4096
 
     public init(model: Autoencoder, objective: Objective, config: TrainingConfig, rng: RandomGenerator) throws {
         try config.validate()
@@ -35,6 +40,12 @@ public final class Trainer {
         self.config = config
         self.rng = rng
         optimizer = config.makeOptimizer(model.parameters)
+        if optimizer is LineSearchOptimizer {
+            let dropout = model.namedModules().contains { ($0.1 as? Dropout).map { $0.p > 0 } ?? false }
+            if let reason = objective.randomness ?? (dropout ? "the model has dropout" : nil) {
+                throw BottleneckError.invalid(.optimizer, "\(config.optimizer.name.rawValue) needs a deterministic loss, but \(reason); use adam, adamw or sgd")
+            }
+        }
     }
 
     /// Trains until `config.epochs` epochs are done (counting resumed ones), or early stopping.
@@ -51,16 +62,16 @@ public final class Trainer {
             onEpoch?(record)
             try onCheckpoint?(self, isBest)
             if let p = config.patience, epochsSinceBest >= p { break }
+            if convergence != nil { break }
         }
     }
 
     private func runEpoch(train: Dataset, validation: Dataset?) throws -> EpochRecord {
+        if let searching = optimizer as? LineSearchOptimizer { return try runSearchEpoch(searching, train: train, validation: validation) }
         model.train()
         let epoch = epochsDone + 1
         let batches = train.batchIndices(batchSize: config.batchSize, shuffle: rng)
-        let start = Date()
-        var lossSum = 0.0, seen = 0
-        var partSums: [String: Double] = [:]
+        var tally = EpochTally(epoch: epoch, epochs: config.epochs, batches: batches.count)
         for (k, indices) in batches.enumerated() {
             let position = (step: (epoch - 1) * batches.count + k, epoch: epoch - 1)
             let x = train.batch(indices)
@@ -69,29 +80,79 @@ public final class Trainer {
             guard loss.isFinite else {
                 throw BottleneckError("training diverged: loss is \(loss) at epoch \(epoch), batch \(k + 1); the last checkpoint is kept (try a lower learning rate or gradient clipping)")
             }
-            takeStep(optimizer, baseLearningRate: config.learningRate, loss: terms.total, at: position)
+            takeStep(optimizer as! StepOptimizer, baseLearningRate: config.learningRate, loss: terms.total, at: position)
             for extra in objective.extraSteps(model: model, input: x, rng: rng) {
                 takeStep(extra.optimizer, baseLearningRate: extra.baseLearningRate, loss: extra.loss(), at: position)
             }
             objective.afterStep(model: model, input: x, rng: rng)
-            lossSum += loss * Double(indices.count)
-            seen += indices.count
-            for (name, v) in terms.parts { partSums[name, default: 0] += Double(v) * Double(indices.count) }
-            if let onBatch {
-                let t = Date().timeIntervalSince(start)
-                onBatch(BatchProgress(epoch: epoch, epochs: config.epochs, batch: k + 1, batches: batches.count,
-                                      loss: lossSum / Double(seen), samplesPerSecond: Double(seen) / max(t, 1e-9), elapsed: t))
-            }
+            tally.add(loss: loss, parts: terms.parts.map { ($0.0, Double($0.1)) }, count: indices.count)
+            onBatch?(tally.progress(batch: k + 1))
         }
-        let seconds = Date().timeIntervalSince(start)
-        let validationLoss = validation.map { evaluateLoss($0) }
-        return EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss,
-                           seconds: seconds, samplesPerSecond: Double(seen) / max(seconds, 1e-9),
-                           learningRate: optimizer.learningRate, parts: partSums.mapValues { $0 / Double(max(seen, 1)) })
+        return tally.record(learningRate: optimizer.learningRate) { validation.map { evaluateLoss($0) } }
+    }
+
+    /// An epoch of a line-search optimizer: one iteration per batch, each evaluating the batch's
+    /// loss as often as its line search needs. The epoch's loss is the mean over batches of the
+    /// loss after the iteration's step.
+    private func runSearchEpoch(_ optimizer: LineSearchOptimizer, train: Dataset, validation: Dataset?) throws -> EpochRecord {
+        model.train()
+        let epoch = epochsDone + 1
+        // Fixed batches in data order: each batch is one function, the same in every epoch
+        // (shuffling would reorder the sums, and a line search compares values of one function).
+        let batches = train.batchIndices(batchSize: config.batchSize, shuffle: nil)
+        var tally = EpochTally(epoch: epoch, epochs: config.epochs, batches: batches.count)
+        tally.evaluations = 0
+        for (k, indices) in batches.enumerated() {
+            let x = train.batch(indices)
+            var parts: [(String, Double)] = []
+            let report: IterationReport
+            do {
+                // One batch per epoch is the same function from epoch to epoch (the full batch).
+                report = try optimizer.iterate(sameFunction: batches.count == 1) {
+                    parts = []
+                    return try self.evaluateBatch(x, parts: &parts)
+                }
+            } catch let failure as LineSearchFailure {
+                throw BottleneckError("training stopped at epoch \(epoch), batch \(k + 1): the line search failed: \(failure.description); the last checkpoint is kept")
+            }
+            tally.evaluations! += report.evaluations
+            tally.add(loss: report.value, parts: parts, count: indices.count)
+            if let stop = report.stop { convergence = stop; break }
+            onBatch?(tally.progress(batch: k + 1))
+        }
+        return tally.record(learningRate: optimizer.learningRate) { validation.map { evaluateLoss($0) } }
+    }
+
+    /// The objective's loss on batch `x` with the parameters' gradients, summed over chunks of
+    /// `evaluationChunk` rows (each weighted by its share of the batch), then the gradient hook.
+    /// Throws when the loss is not finite at a point the search has accepted before (the start).
+    private func evaluateBatch(_ x: Tensor, parts: inout [(String, Double)]) throws -> Double {
+        let n = x.shape[0]
+        var total = 0.0
+        var sums: [String: Double] = [:], order: [String] = []
+        var begin = 0
+        while begin < n {
+            let end = min(n, begin + evaluationChunk)
+            let chunk = begin == 0 && end == n ? x : x.rows(begin, end - begin)
+            let share = Float(end - begin) / Float(n)
+            let terms = objective.loss(model: model, input: chunk, rng: rng)
+            let value = Double(terms.total.item)
+            guard value.isFinite else { return value }
+            (terms.total * share).backward()
+            total += value * Double(share)
+            for (name, v) in terms.parts {
+                if sums[name] == nil { order.append(name) }
+                sums[name, default: 0] += Double(v) * Double(share)
+            }
+            begin = end
+        }
+        gradientHook?(optimizer.parameters)
+        parts = order.map { ($0, sums[$0]!) }
+        return total
     }
 
     /// One optimizer update from `loss`: schedule, zeroed gradients, backward, hook, clipping, step.
-    private func takeStep(_ optimizer: Optimizer, baseLearningRate: Float, loss: Tensor, at position: (step: Int, epoch: Int)) {
+    private func takeStep(_ optimizer: StepOptimizer, baseLearningRate: Float, loss: Tensor, at position: (step: Int, epoch: Int)) {
         if let schedule = config.schedule {
             optimizer.learningRate = schedule.rate(base: baseLearningRate, step: position.step, epoch: position.epoch, totalEpochs: config.epochs)
         }
@@ -159,6 +220,36 @@ public final class Trainer {
     public var checkpointState: TrainerState {
         TrainerState(rngState: rng.snapshot.map(String.init), history: history,
                      bestLoss: bestLoss.isFinite ? bestLoss : nil, epochsSinceBest: epochsSinceBest, learningRate: optimizer.learningRate)
+    }
+}
+
+/// An epoch's running sums (loss and its parts weighted by batch size), for the progress
+/// reports and the epoch's record.
+private struct EpochTally {
+    let epoch: Int, epochs: Int, batches: Int
+    let start = Date()
+    var lossSum = 0.0, seen = 0
+    var partSums: [String: Double] = [:]
+    var evaluations: Int?
+
+    mutating func add(loss: Double, parts: [(String, Double)], count: Int) {
+        lossSum += loss * Double(count)
+        seen += count
+        for (name, v) in parts { partSums[name, default: 0] += v * Double(count) }
+    }
+
+    func progress(batch: Int) -> BatchProgress {
+        let t = Date().timeIntervalSince(start)
+        return BatchProgress(epoch: epoch, epochs: epochs, batch: batch, batches: batches,
+                             loss: lossSum / Double(max(seen, 1)), samplesPerSecond: Double(seen) / max(t, 1e-9), elapsed: t)
+    }
+
+    /// The record; the epoch's time is taken before `validationLoss` runs.
+    func record(learningRate: Float, validationLoss: () -> Double?) -> EpochRecord {
+        let seconds = Date().timeIntervalSince(start)
+        return EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss(),
+                           seconds: seconds, samplesPerSecond: Double(seen) / max(seconds, 1e-9), learningRate: learningRate,
+                           parts: partSums.mapValues { $0 / Double(max(seen, 1)) }, evaluations: evaluations)
     }
 }
 

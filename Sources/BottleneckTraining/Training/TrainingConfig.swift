@@ -35,6 +35,17 @@ public struct TrainingConfig: Equatable, Sendable {
         if let p = patience, p < 1 { throw BottleneckError.invalid(.patience, "must be at least 1, got \(p)") }
         if let c = clipNorm, !(c > 0 && c.isFinite) { throw BottleneckError.invalid(.clipNorm, "must be a positive number, got \(c)") }
         try optimizer.validate()
+        if optimizer.name.searchesLine {
+            let reason = "applies to adam, adamw and sgd; \(optimizer.name.rawValue) chooses every step by line search"
+            if schedule != nil { throw BottleneckError.invalid(.schedule, reason) }
+            if clipNorm != nil { throw BottleneckError.invalid(.clipNorm, reason) }
+        }
+    }
+
+    /// The learning rate the command line uses when none is given: Adam's and SGD's 1e-3, or 1
+    /// for the line-search optimizers (the full first trial step).
+    public static func defaultLearningRate(for optimizer: OptimizerChoice.Name) -> Float {
+        optimizer.searchesLine ? 1 : 1e-3
     }
 
     /// The configured optimizer over `parameters`, at the base learning rate.
@@ -45,7 +56,8 @@ public struct TrainingConfig: Equatable, Sendable {
 
 extension TrainingConfig: Codable {
     private static let keys = ["epochs", "batchSize", "learningRate", "optimizer", "momentum", "nesterov", "weightDecay",
-                               "schedule", "clipNorm", "seed", "validationFraction", "patience", "loss"]
+                               "historySize", "gradientTolerance", "stepTolerance", "schedule", "clipNorm", "seed", "validationFraction",
+                               "patience", "loss"]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AnyCodingKey.self)
@@ -63,8 +75,12 @@ extension TrainingConfig: Codable {
         }
         // Files of format 1 store a momentum for every optimizer; it only means something for SGD.
         let momentum = try value("momentum", Float.self)
+        // Format 1 stores a weight decay for every optimizer too; the line-search ones have none.
+        let decay = try value("weightDecay", Float.self)
         optimizer = try OptimizerChoice(name, momentum: name == .sgd ? momentum : nil, nesterov: try value("nesterov", Bool.self),
-                                        weightDecay: try value("weightDecay", Float.self))
+                                        weightDecay: name.searchesLine && decay == 0 ? nil : decay,
+                                        historySize: try value("historySize", Int.self),
+                                        gradientTolerance: try value("gradientTolerance", Double.self), stepTolerance: try value("stepTolerance", Double.self))
         schedule = try value("schedule", LearningRateSchedule.self)
         clipNorm = try value("clipNorm", Float.self)
         seed = try value("seed", UInt64.self) ?? defaults.seed
@@ -88,7 +104,10 @@ extension TrainingConfig: Codable {
             try put("momentum", momentum)
             try put("nesterov", nesterov)
         }
-        try put("weightDecay", optimizer.weightDecay)
+        if !optimizer.name.searchesLine { try put("weightDecay", optimizer.weightDecay) }
+        if case .lbfgs(let memory, _) = optimizer { try put("historySize", memory) }
+        try put("gradientTolerance", optimizer.tolerances?.gradient)
+        try put("stepTolerance", optimizer.tolerances?.step)
         try put("schedule", schedule)
         try put("clipNorm", clipNorm)
         try put("seed", seed)
@@ -108,6 +127,15 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var learningRate: Float
     /// Named loss parts averaged over the epoch (reconstruction, kl, ...).
     public var parts: [String: Double]
+    /// Line-search optimizers: evaluations of the loss over a batch in the epoch (each is a
+    /// forward and backward pass; Adam and SGD make one per batch).
+    public var evaluations: Int?
+
+    public init(epoch: Int, trainLoss: Double, validationLoss: Double?, seconds: Double, samplesPerSecond: Double,
+                learningRate: Float, parts: [String: Double], evaluations: Int? = nil) {
+        (self.epoch, self.trainLoss, self.validationLoss, self.seconds) = (epoch, trainLoss, validationLoss, seconds)
+        (self.samplesPerSecond, self.learningRate, self.parts, self.evaluations) = (samplesPerSecond, learningRate, parts, evaluations)
+    }
 }
 
 /// Reported after every batch, for progress bars.

@@ -200,7 +200,7 @@ public final class TrainingSession {
         try take([.epochs], \.epochs)
         try take([.batchSize], \.batchSize)
         try take([.learningRate], \.learningRate)
-        try take([.optimizer, .momentum, .nesterov, .weightDecay], \.optimizer)
+        try take([.optimizer, .momentum, .nesterov, .weightDecay, .historySize, .gradientTolerance, .stepTolerance], \.optimizer)
         try take([.schedule], \.schedule)
         try take([.clipNorm], \.clipNorm)
         try take([.loss], \.loss)

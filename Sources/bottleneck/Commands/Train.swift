@@ -35,8 +35,11 @@ struct ModelChoice: ParsableArguments {
 struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Epochs to train (a resumed run continues up to this count; default 5).") var epochs: Int?
     @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch (default 128).") var batchSize: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Learning rate (default 0.001).") var lr: Float?
-    @Option(name: .long, help: "Optimizer (default adam).") var optimizer: OptimizerChoice.Name?
+    @Option(name: .long, parsing: .unconditional, help: "Learning rate (default 0.001; for lbfgs and cg the scale of each line search's first trial step, default 1).") var lr: Float?
+    @Option(name: .long, help: "Optimizer: adam (default), adamw, sgd, or lbfgs and cg for deterministic losses (full or large batches; one line-search iteration per batch).") var optimizer: OptimizerChoice.Name?
+    @Option(name: .long, help: "L-BFGS: curvature pairs kept (default 10).") var historySize: Int?
+    @Option(name: .long, parsing: .unconditional, help: "lbfgs/cg: stop when the largest gradient entry is at most this (default 1e-7).") var gradientTolerance: Double?
+    @Option(name: .long, parsing: .unconditional, help: "lbfgs/cg: stop when the largest entry of a step is at most this (default 1e-9).") var stepTolerance: Double?
     @Option(name: .long, parsing: .unconditional, help: "SGD momentum (default 0.9).") var momentum: Float?
     @Flag(name: .long, help: "SGD: Nesterov momentum.") var nesterov = false
     @Option(name: .long, parsing: .unconditional, help: "Weight decay (L2 for adam/sgd, decoupled for adamw; default 0).") var weightDecay: Float?
@@ -58,10 +61,11 @@ struct TrainingOptions: ParsableArguments {
         var c = TrainingConfig()
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
-        if let lr { c.learningRate = lr }
-        if optimizer != nil || momentum != nil || nesterov || weightDecay != nil {
-            c.optimizer = try OptimizerChoice(optimizer ?? c.optimizer.name, momentum: momentum, nesterov: nesterov ? true : nil, weightDecay: weightDecay)
+        if optimizer != nil || momentum != nil || nesterov || weightDecay != nil || historySize != nil || gradientTolerance != nil || stepTolerance != nil {
+            c.optimizer = try OptimizerChoice(optimizer ?? c.optimizer.name, momentum: momentum, nesterov: nesterov ? true : nil, weightDecay: weightDecay,
+                                              historySize: historySize, gradientTolerance: gradientTolerance, stepTolerance: stepTolerance)
         }
+        c.learningRate = lr ?? TrainingConfig.defaultLearningRate(for: c.optimizer.name)
         if let schedule { c.schedule = schedule }
         if let clipNorm { c.clipNorm = clipNorm }
         if let loss { c.loss = loss }
@@ -77,6 +81,7 @@ struct TrainingOptions: ParsableArguments {
         let given: [(ConfigField, Bool)] = [
             (.epochs, epochs != nil), (.batchSize, batchSize != nil), (.learningRate, lr != nil), (.optimizer, optimizer != nil),
             (.momentum, momentum != nil), (.nesterov, nesterov), (.weightDecay, weightDecay != nil), (.schedule, schedule != nil),
+            (.historySize, historySize != nil), (.gradientTolerance, gradientTolerance != nil), (.stepTolerance, stepTolerance != nil),
             (.clipNorm, clipNorm != nil), (.loss, loss != nil), (.seed, seed != nil), (.validationFraction, validation != nil),
             (.patience, patience != nil),
         ]
@@ -148,6 +153,7 @@ struct Train: ParsableCommand {
         session.trainer.onBatch = { progress.batch($0) }
         session.trainer.onEpoch = { progress.epoch($0) }
         try session.run()
+        if let stop = session.trainer.convergence { print("\(session.trainer.config.optimizer.name.rawValue) \(stop) after epoch \(session.trainer.epochsDone)") }
         print("saved \(output) (best epoch by \(session.validation == nil ? "training" : "validation") loss)")
     }
 }
