@@ -154,6 +154,48 @@ final class CLITests: TemporaryDirectoryTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.safetensors"))
     }
 
+    /// --optimizer lbfgs|cg: their own flags, refusals naming the flag and the reason, a full-batch
+    /// run that lowers the loss every epoch and resumes, and the line printed when it converges.
+    func testLineSearchOptimizersFromTheCommandLine() throws {
+        try expectError(["train", "--optimizer", "lbfgs", "--variant", "denoising"],
+                        ["--optimizer lbfgs needs a deterministic loss, but denoising draws fresh noise for every batch; use adam, adamw or sgd"])
+        try expectError(["train", "--optimizer", "lbfgs", "--schedule", "cosine"], ["--schedule applies to adam, adamw and sgd; lbfgs chooses every step by line search"])
+        try expectError(["train", "--optimizer", "cg", "--clip-norm", "1"], ["--clip-norm applies to adam, adamw and sgd; cg chooses"])
+        try expectError(["train", "--optimizer", "cg", "--history-size", "5"], ["--history-size applies to lbfgs only, not cg"])
+        try expectError(["train", "--gradient-tolerance", "1e-5"], ["--gradient-tolerance applies to lbfgs and cg, not adam"])
+        try expectError(["train", "--optimizer", "lbfgs", "--weight-decay", "0.1"], ["--weight-decay applies to adam, adamw and sgd, not lbfgs"])
+        try expectError(["train", "--optimizer", "lbfgs", "--history-size", "0"], ["--history-size must be in 1...1000, got 0"])
+        try expectError(["train", "--optimizer", "cg", "--step-tolerance", "-1"], ["--step-tolerance must be zero or positive"])
+
+        var rows = "f0,f1,f2,f3\n"
+        let rng = RandomGenerator(seed: 2)
+        for _ in 0..<200 { let a = rng.normal(), b = rng.normal(); rows += "\(a),\(b),\(a + b),\(a - b)\n" }
+        _ = write("t.csv", Data(rows.utf8))
+        let common = ["train", "--data", "t.csv", "--preset", "dense", "--code-size", "2", "--batch-size", "200", "-o", "t.safetensors"]
+        let r = try run(common + ["--optimizer", "lbfgs", "--history-size", "5", "--epochs", "8"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let resumed = try run(common + ["--epochs", "12", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        let log = try String(contentsOfFile: dir + "/t.safetensors.log.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(EpochRecord.self, from: Data($0.utf8)) }
+        XCTAssertEqual(log.map(\.epoch), Array(1...12))
+        XCTAssertTrue(log.allSatisfy { ($0.evaluations ?? 0) >= 1 && $0.learningRate == 1 }, "evaluations logged, first trial step 1")
+        XCTAssertTrue(zip(log, log.dropFirst()).allSatisfy { $1.trainLoss < $0.trainLoss }, "\(log.map(\.trainLoss))")
+        let model = try TrainedModel.load(dir + "/t.safetensors")
+        XCTAssertEqual(model.training?.optimizer, .lbfgs(memory: 5), "the optimizer is stored with the model")
+        // eval --objective gives the training objective of the saved (last, best) epoch.
+        let e = try run(["eval", "--model", "t.safetensors", "--data", "t.csv", "--objective", "--json"])
+        XCTAssertEqual(e.status, 0, e.err)
+        let objective = try XCTUnwrap(try JSONDecoder().decode(ReconstructionMetrics.self, from: Data(e.out.utf8)).objective)
+        XCTAssertEqual(objective, log.last!.trainLoss, accuracy: 1e-6 * log.last!.trainLoss)
+        try expectError(["eval", "--model", "t.safetensors", "--split", "validation"], ["--split", "'validation'"])
+
+        let converged = try run(common + ["--optimizer", "cg", "--gradient-tolerance", "10", "--epochs", "5", "-o", "c.safetensors"])
+        XCTAssertEqual(converged.status, 0, converged.err)
+        XCTAssertTrue(converged.out.contains("cg converged: the largest gradient entry is"), converged.out)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/c.safetensors.log.jsonl", encoding: .utf8).split(separator: "\n").count, 1)
+    }
+
     /// Training on a small CSV works end to end: model, checkpoint and log written, eval reads it back.
     func testTrainEvalEncodeOnCSV() throws {
         var rows = "f0,f1,f2,f3,label\n"

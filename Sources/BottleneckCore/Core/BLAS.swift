@@ -17,15 +17,9 @@ public enum BLASThreads {
     public static var current: Int { Int(openblas_get_num_threads()) }
 }
 
-/// Double-precision vector kernels for the line-search optimizers, which keep their iterate,
+/// The dot product of two double vectors: the line-search optimizers keep their iterate,
 /// gradient and direction in double precision.
 @inline(__always)
 package func ddot(_ n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
     n == 0 ? 0 : cblas_ddot(Int32(n), x, 1, y, 1)
-}
-
-/// y += alpha * x
-@inline(__always)
-package func daxpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
-    if n > 0 { cblas_daxpy(Int32(n), alpha, x, 1, y, 1) }
 }

@@ -143,7 +143,7 @@ public final class LineSearchMinimizer {
         }
         if !(slope < 0) || !slope.isFinite { useSteepestDescent() }
 
-        var search = StrongWolfeLineSearch(curvature: rule.curvature)
+        let search = StrongWolfeLineSearch(curvature: rule.curvature)
         while true {
             let outcome = try search.search(start: .init(step: 0, value: f0, slope: slope), initialStep: firstStep * stepScale) { t in
                 try self.evaluateTrial(f, step: t)
@@ -156,7 +156,6 @@ public final class LineSearchMinimizer {
                 evaluations += used
                 if !steepest {
                     useSteepestDescent()
-                    search.maxEvaluations = StrongWolfeLineSearch().maxEvaluations
                     continue
                 }
                 guard let lowest else {

@@ -23,6 +23,8 @@ public struct ReconstructionMetrics: Codable, Equatable {
     /// VAEs: test negative ELBO per sample (one latent sample each, generator seed 1234) and its KL part.
     public var negativeELBO: Double?
     public var kl: Double?
+    /// The model's training objective on the data (`objectiveLoss`), when asked for.
+    public var objective: Double?
 }
 
 /// Evaluates `model` on every sample of `data` (eval mode, no gradients), in batches.
@@ -85,4 +87,19 @@ public func mapBatches(_ data: Dataset, batchSize: Int = 1000, _ f: (Tensor) -> 
         let parts = data.sequentialBatches(size: batchSize).map(f)
         return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
     }
+}
+
+/// The mean over `data` of `objective`'s loss (the training loss: reconstruction plus the
+/// variant's terms), in eval mode, without gradients. Objectives that draw noise use a fixed
+/// generator, so the number is comparable between calls.
+public func objectiveLoss(_ objective: Objective, model: Autoencoder, on data: Dataset, batchSize: Int = 1000) -> Double {
+    model.eval()
+    let rng = RandomGenerator(seed: 0x5EED)
+    var sum = 0.0
+    withoutGradients {
+        for x in data.sequentialBatches(size: batchSize) {
+            sum += Double(objective.loss(model: model, input: x, rng: rng).total.item) * Double(x.shape[0])
+        }
+    }
+    return sum / Double(max(data.count, 1))
 }

@@ -103,14 +103,13 @@ public final class Trainer {
         var tally = EpochTally(epoch: epoch, epochs: config.epochs, batches: batches.count)
         tally.evaluations = 0
         for (k, indices) in batches.enumerated() {
-            let x = train.batch(indices)
+            let chunks = evaluationChunks(train.batch(indices))
             var parts: [(String, Double)] = []
             let report: IterationReport
             do {
                 // One batch per epoch is the same function from epoch to epoch (the full batch).
                 report = try optimizer.iterate(sameFunction: batches.count == 1) {
-                    parts = []
-                    return try self.evaluateBatch(x, parts: &parts)
+                    self.evaluateBatch(chunks, parts: &parts)
                 }
             } catch let failure as LineSearchFailure {
                 throw BottleneckError("training stopped at epoch \(epoch), batch \(k + 1): the line search failed: \(failure.description); the last checkpoint is kept")
@@ -123,19 +122,25 @@ public final class Trainer {
         return tally.record(learningRate: optimizer.learningRate) { validation.map { evaluateLoss($0) } }
     }
 
-    /// The objective's loss on batch `x` with the parameters' gradients, summed over chunks of
-    /// `evaluationChunk` rows (each weighted by its share of the batch), then the gradient hook.
-    /// Throws when the loss is not finite at a point the search has accepted before (the start).
-    private func evaluateBatch(_ x: Tensor, parts: inout [(String, Double)]) throws -> Double {
+    /// A batch cut into chunks of at most `evaluationChunk` rows, each with its share of the batch;
+    /// cut once per batch, since the line search evaluates the same batch several times.
+    private func evaluationChunks(_ x: Tensor) -> [(rows: Tensor, share: Float)] {
         let n = x.shape[0]
+        guard n > evaluationChunk else { return [(x, 1)] }
+        return stride(from: 0, to: n, by: evaluationChunk).map { begin in
+            let count = min(evaluationChunk, n - begin)
+            return (x.rows(begin, count), Float(count) / Float(n))
+        }
+    }
+
+    /// The objective's loss on a batch with the parameters' gradients, summed over its chunks
+    /// (each weighted by its share), then the gradient hook; `parts` gets the loss's named parts.
+    /// A non-finite value is returned at once: the line search takes it as a step too far.
+    private func evaluateBatch(_ chunks: [(rows: Tensor, share: Float)], parts: inout [(String, Double)]) -> Double {
         var total = 0.0
         var sums: [String: Double] = [:], order: [String] = []
-        var begin = 0
-        while begin < n {
-            let end = min(n, begin + evaluationChunk)
-            let chunk = begin == 0 && end == n ? x : x.rows(begin, end - begin)
-            let share = Float(end - begin) / Float(n)
-            let terms = objective.loss(model: model, input: chunk, rng: rng)
+        for (rows, share) in chunks {
+            let terms = objective.loss(model: model, input: rows, rng: rng)
             let value = Double(terms.total.item)
             guard value.isFinite else { return value }
             (terms.total * share).backward()
@@ -144,7 +149,6 @@ public final class Trainer {
                 if sums[name] == nil { order.append(name) }
                 sums[name, default: 0] += Double(v) * Double(share)
             }
-            begin = end
         }
         gradientHook?(optimizer.parameters)
         parts = order.map { ($0, sums[$0]!) }
@@ -166,16 +170,8 @@ public final class Trainer {
     /// The objective's loss on a dataset in eval mode, without gradients. Noise-drawing
     /// objectives use a fixed generator so the number is comparable across epochs.
     public func evaluateLoss(_ data: Dataset, batchSize: Int = 1000) -> Double {
-        model.eval()
         defer { model.train() }
-        let evalRNG = RandomGenerator(seed: 0x5EED)
-        var sum = 0.0
-        withoutGradients {
-            for x in data.sequentialBatches(size: batchSize) {
-                sum += Double(objective.loss(model: model, input: x, rng: evalRNG).total.item) * Double(x.shape[0])
-            }
-        }
-        return sum / Double(max(data.count, 1))
+        return objectiveLoss(objective, model: model, on: data, batchSize: batchSize)
     }
 
     /// Restores the state saved by `checkpointTensors`/`checkpointState` (weights, optimizer,

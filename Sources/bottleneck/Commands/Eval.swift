@@ -17,21 +17,30 @@ struct Eval: ParsableCommand {
         Examples:
           bottleneck eval --model dense.safetensors                 # Fashion-MNIST test set
           bottleneck eval --model m.safetensors --data test.csv --json
+          bottleneck eval --model cae.safetensors --split train --objective   # the training loss
         """)
 
     @OptionGroup var memory: MemoryOptions
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Print the metrics as JSON.") var json = false
+    @Option(name: .long, help: "Fashion-MNIST split to evaluate on when no --data is given: test (default) or train.") var split = FashionMNIST.Split.test
+    @Flag(name: .long, help: "Also print the model's training objective on the data (reconstruction loss plus its variant's terms).") var objective = false
 
     func run() throws {
         let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
-        let data = try loaded.data(dataOptions)
-        let m = try evaluateReconstruction(loaded.model, on: data)
+        let data = try loaded.data(dataOptions, split: split)
+        var m = try evaluateReconstruction(loaded.model, on: data)
+        if objective {
+            let model = loaded.model
+            let o = try Variants.objective(model.spec.variant, model: model, loss: loaded.training?.loss ?? .mse, rng: RandomGenerator(seed: 0))
+            m.objective = objectiveLoss(o, model: model, on: data)
+        }
         if json { print(try prettyJSON(m)); return }
         print("samples \(m.samples)")
         print(String(format: "mse   %.6f\nrmse  %.6f\npsnr  %.2f dB\nl1    %.6f", m.mse, m.rmse, m.psnr, m.l1))
         if let bce = m.bce { print(String(format: "bce   %.6f", bce)) }
+        if let o = m.objective { print(String(format: "objective %.8f", o)) }
         if let e = m.negativeELBO { print(String(format: "-elbo %.2f per sample (KL %.2f)", e, m.kl ?? 0)) }
     }
 }

@@ -5,6 +5,7 @@ import Bottleneck
 // list of valid values, naming the flag.
 extension LossKind: ExpressibleByArgument {}
 extension OptimizerChoice.Name: ExpressibleByArgument {}
+extension FashionMNIST.Split: ExpressibleByArgument {}
 /// A fixed range has no flag of its own (it needs its bounds); the fitted kinds and none do.
 extension Scaler.Kind: ExpressibleByArgument {
     public init?(argument: String) {
