@@ -24,7 +24,7 @@ test-debug: setup
 
 # The unit tests (ops, layers, gradients, parsers, configuration) in a debug build: bounds and
 # overflow checks on. Training-based tests stay in the release suite above.
-UNIT_TESTS = ReaderLimitTests|JSONRowsTests|FuzzRegressionTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|OptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
+UNIT_TESTS = ReaderLimitTests|JSONRowsTests|FuzzRegressionTests|LayerSweepTests|SampleMetricsTests|CoreOpsTests|ParityCoreTests|FastPathTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|BottleneckTests.OptimizerTests|LineSearchOptimizerTests|SafeTensorsTests|DataFormatTests|ImageTests|PresetTests|VariantUnitTests
 test-unit-debug: setup
 	$(SWIFT) test --filter '$(UNIT_TESTS)'
 

@@ -54,6 +54,7 @@ enum TestProblems {
     ]
 }
 
+/// The line search and the minimizer on functions with known minima (also in the debug unit run).
 final class LineSearchOptimizerTests: XCTestCase {
     /// SciPy's iteration counts (Tests/Fixtures/optimizers/scipy_iterations.json).
     static let scipy: [String: Any] = {
@@ -156,8 +157,11 @@ final class LineSearchOptimizerTests: XCTestCase {
         XCTAssertEqual(Array(m.x), [1, 1])
     }
 
-    // MARK: Training through the trainer
+}
 
+/// L-BFGS and CG through the trainer: resume, refusals, failure, and the linear autoencoder on
+/// Fashion-MNIST (release suite only: it trains).
+final class LineSearchTrainingTests: XCTestCase {
     static let images = TrainingTests.slice.subset(Array(0..<300))
 
     func config(_ optimizer: OptimizerChoice, epochs: Int) -> TrainingConfig {
