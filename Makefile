@@ -4,7 +4,7 @@ RELEASE = $(SWIFT) build -c release
 BIN = .build/release/bottleneck
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: setup build demo test test-debug test-unit-debug example docs bench bench-serve compare quality fuzz fuzz-smoke clean
+.PHONY: setup build demo test test-backends test-debug test-unit-debug example docs bench bench-serve compare quality fuzz fuzz-smoke clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,14 @@ demo: build
 # Release mode with testing enabled: the training-based tests need optimised code.
 test: setup
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+	$(MAKE) --no-print-directory test-backends
+
+# The gradient checks and PyTorch parity suites once more on each GEMM backend, forced (the
+# suite above ran on the one this machine's calibration chose).
+PARITY_TESTS = GEMMBackendTests|CoreOpsTests|ParityCoreTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|LayerSweepTests|PresetTests|VariantUnitTests|EndToEndTests
+test-backends:
+	@for b in openblas onednn; do echo "== parity and gradient suites, BOTTLENECK_GEMM=$$b"; \
+	  BOTTLENECK_GEMM=$$b $(SWIFT) test -c release -Xswiftc -enable-testing --filter '$(PARITY_TESTS)' || exit 1; done
 
 test-debug: setup
 	$(SWIFT) test

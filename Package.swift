@@ -31,9 +31,9 @@ let package = Package(
         // x86-64; no FMA contraction (a pragma in the file), so both clones give the same bits.
         .target(name: "CKernels", path: "Sources/CKernels"),
         // oneDNN convolutions behind a small C API (Debian libdnnl-dev; the library runs OpenMP threads).
-        .target(name: "CConvDNNL", path: "Sources/CConvDNNL", linkerSettings: [.linkedLibrary("dnnl")]),
+        .target(name: "CDNNL", path: "Sources/CDNNL", linkerSettings: [.linkedLibrary("dnnl")]),
         // The library, one target per layer; each may use only the ones above it in this list.
-        .target(name: "BottleneckCore", dependencies: ["COpenBLAS", "CKernels", "CConvDNNL"]),
+        .target(name: "BottleneckCore", dependencies: ["COpenBLAS", "CKernels", "CDNNL"]),
         .target(name: "BottleneckNN", dependencies: ["BottleneckCore", "CKernels"]),
         .target(name: "BottleneckData", dependencies: ["BottleneckCore", "CZlib", "CImageCodecs"]),
         .target(name: "BottleneckTraining", dependencies: ["BottleneckNN", "BottleneckData"]),

@@ -22,6 +22,7 @@ struct BottleneckCommand: ParsableCommand {
     static func main() {
         MemoryTuning.keepFreedMemory()
         do {
+            if let problem = GEMMBackend.environmentProblem { throw BottleneckError(problem) }
             var command = try parseAsRoot()
             try command.run()
         } catch {

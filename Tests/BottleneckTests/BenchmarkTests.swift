@@ -54,6 +54,13 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertGreaterThan(summary.rows[0].ours[0].samplesPerS, 1000)
         XCTAssertLessThan(summary.rows[0].ours[0].testMSE ?? 1, 0.0866, "100 batches of training beat the mean image (MSE 0.0866)")
         XCTAssertNil(summary.rows[0].ratio)
+        // The run measured the machine's ceiling and said which backend ran the products.
+        let run = summary.rows[0].ours[0]
+        XCTAssertGreaterThan(run.ceilingGFLOPs ?? 0, 1)
+        XCTAssertTrue(GEMMBackend.allCases.map(\.rawValue).contains(run.gemmBackend ?? ""))
+        XCTAssertGreaterThan(run.ceilingFraction ?? 0, 0)
+        XCTAssertLessThan(run.ceilingFraction ?? 2, 1, "a workload runs below the 1024³ ceiling")
+        XCTAssertTrue(r.out.contains("ceiling") && r.out.contains("GFLOP/s") && r.out.contains("GEMM on"), r.out)
         try expectCLIError(["compare", "--workloads", "dense:x"], in: dir, ["--workloads", "dense:x"])
     }
 }

@@ -109,10 +109,11 @@ var bottleneckExecutable: URL {
 }
 
 /// Runs the built `bottleneck` executable in `directory`.
-func runCLI(_ args: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+func runCLI(_ args: [String], in directory: String, environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = bottleneckExecutable
     p.arguments = args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     p.currentDirectoryURL = URL(fileURLWithPath: directory)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

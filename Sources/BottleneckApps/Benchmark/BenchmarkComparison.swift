@@ -15,12 +15,18 @@ public struct BenchmarkComparison: Codable {
         public var peakRSSMB: Double
         public var testMSE: Double?
         public var ceilingFraction: Double?
+        /// Ours only: the ceiling the run measured (GFLOP/s, 1024³) and the GEMM backend it ran on.
+        public var ceilingGFLOPs: Double?
+        public var gemmBackend: String?
 
-        public init(samplesPerS: Double, peakRSSMB: Double, testMSE: Double? = nil, ceilingFraction: Double? = nil) {
+        public init(samplesPerS: Double, peakRSSMB: Double, testMSE: Double? = nil, ceilingFraction: Double? = nil,
+                    ceilingGFLOPs: Double? = nil, gemmBackend: String? = nil) {
             self.samplesPerS = samplesPerS
             self.peakRSSMB = peakRSSMB
             self.testMSE = testMSE
             self.ceilingFraction = ceilingFraction
+            self.ceilingGFLOPs = ceilingGFLOPs
+            self.gemmBackend = gemmBackend
         }
 
         /// The last line of `output` that is a JSON object with a throughput; nil if there is none.
@@ -29,8 +35,11 @@ public struct BenchmarkComparison: Codable {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
                 let number = { (key: String) in (object[key] as? NSNumber)?.doubleValue }
                 guard let speed = number("train_samples_per_s") ?? number("infer_samples_per_s") else { continue }
+                let machine = object["machine"] as? [String: Any]
                 self.init(samplesPerS: speed, peakRSSMB: number("peak_rss_mb") ?? 0, testMSE: number("test_mse"),
-                          ceilingFraction: number("ceiling_fraction"))
+                          ceilingFraction: number("ceiling_fraction"),
+                          ceilingGFLOPs: (machine?["ceiling_gflops"] as? NSNumber)?.doubleValue,
+                          gemmBackend: machine?["gemm_backend"] as? String)
                 return
             }
             return nil
@@ -72,7 +81,11 @@ public struct BenchmarkComparison: Codable {
     /// The table a person reads: medians, ratio, range, fraction of the ceiling, peak memory.
     public var table: String {
         func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "-" }
-        var lines = ["\(date)  \(machine)",
+        let ceilings = rows.flatMap { $0.ours.compactMap(\.ceilingGFLOPs) }
+        let backends = Set(rows.flatMap { $0.ours.compactMap(\.gemmBackend) }).sorted()
+        var lines = ["\(date)  \(machine)"
+                     + (median(ceilings).map { String(format: "  ceiling %.0f GFLOP/s (1024³, median of our runs)", $0) } ?? "")
+                     + (backends.isEmpty ? "" : "  GEMM on " + backends.joined(separator: "/")),
                      "workload              ours/s      ref/s  ratio        ours range  ceiling  RSS ours  RSS ref"]
         for r in rows {
             let name = r.workload + (r.maxBatches.map { ":\($0)" } ?? "")
@@ -80,7 +93,7 @@ public struct BenchmarkComparison: Codable {
             let range = speeds.isEmpty ? "-" : String(format: "%.0f-%.0f", speeds.min()!, speeds.max()!)
             lines.append(name.padding(toLength: 18, withPad: " ", startingAt: 0)
                          + f(r.oursMedian, "%10.0f") + " " + f(r.referenceMedian, "%10.0f") + " " + f(r.ratio, "%6.2f")
-                         + range.leftPadded(18) + f(r.ours.last?.ceilingFraction, "%9.3f")
+                         + range.leftPadded(18) + f(median(r.ours.compactMap(\.ceilingFraction)), "%9.3f")
                          + f(median(r.ours.map(\.peakRSSMB)), "%10.0f") + f(median(r.reference.map(\.peakRSSMB)), "%9.0f"))
         }
         lines.append("(medians of samples/s over alternating runs; ratio = ours / reference; RSS in MB)")

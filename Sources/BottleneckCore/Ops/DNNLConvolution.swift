@@ -1,4 +1,4 @@
-import CConvDNNL
+import CDNNL
 import Foundation
 
 /// oneDNN's convolution for one fixed geometry (input shape, kernel, padding, dilation, bias or

@@ -10,13 +10,18 @@ struct Bench: ParsableCommand {
         Examples:
           bottleneck bench
           bottleneck bench --workloads dense,conv_seed --epochs 1
+          bottleneck bench --calibrate        # measure the GEMM backends again, cache the choice
+        Each line also holds the machine: CPU, ISA, the GEMM backend in use and its measured 1024³
+        rate (the ceiling that ceiling_fraction divides by), at the threads in use.
         """)
 
     @Option(name: .long, help: "Comma list from \(BenchmarkWorkload.allCases.map(\.rawValue).joined(separator: ",")) or 'all'.")
     var workloads = "all"
     @Option(name: .long, help: "Training epochs per workload.") var epochs = 1
     @Option(name: .long, help: "Limit batches per epoch (part of an epoch).") var maxBatches: Int?
-    @Option(name: .long, help: "OpenBLAS threads (the machine has 2 cores).") var threads = 2
+    @Option(name: .long, help: "Threads for OpenBLAS and oneDNN (the machine has 2 cores).") var threads = 2
+    @Flag(name: .long, help: "Measure OpenBLAS and oneDNN's GEMM now, cache the faster for this machine, print the figures.")
+    var calibrate = false
     @Flag(name: .long, help: "Run in this process (used by the per-workload subprocesses).") var inProcess = false
     @Flag(name: .long, help: "Skip the test-set evaluation (profiling the training loop alone).") var noEval = false
 
@@ -29,8 +34,19 @@ struct Bench: ParsableCommand {
             return w
         }
         guard epochs >= 1 else { throw BottleneckError("--epochs must be at least 1") }
+        guard threads >= 1 else { throw BottleneckError("--threads must be at least 1") }
+        if calibrate {
+            ComputeThreads.set(threads)
+            let choice = KernelCalibration.calibrate(threads: threads)
+            GEMMBackend.force(GEMMBackend.forcedByEnvironment ?? choice.backend)
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(choice), as: UTF8.self))
+            print(String(decoding: try e.encode(MachineCeiling.measure()), as: UTF8.self))
+            return
+        }
         if inProcess {
-            BLASThreads.set(threads)
+            ComputeThreads.set(threads)
             for w in chosen {
                 let e = JSONEncoder()
                 e.outputFormatting = [.sortedKeys]
@@ -47,6 +63,7 @@ struct Bench: ParsableCommand {
                 + (maxBatches.map { ["--max-batches", String($0)] } ?? []) + (noEval ? ["--no-eval"] : [])
             var env = ProcessInfo.processInfo.environment
             env["OPENBLAS_NUM_THREADS"] = String(threads)
+            env["OMP_NUM_THREADS"] = String(threads)
             p.environment = env
             try p.run()
             p.waitUntilExit()

@@ -122,9 +122,7 @@ struct Compare: ParsableCommand {
     }
 
     private func machineDescription() -> String {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) CPUs"
+        let (model, isa) = MachineCeiling.cpuDescription()
+        return "\(model), \(isa), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(threads) threads"
     }
 }

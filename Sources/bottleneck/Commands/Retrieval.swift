@@ -175,7 +175,7 @@ struct Search: ParsableCommand {
         }
         func pct(_ v: [Double], _ p: Double) -> Double { let s = v.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
         try printJSONLine(SearchTiming(bench: "search", index: index, items: searcher.count, dimension: searcher.dimension,
-                                       metric: searcher.metric.rawValue, k: k, queries: n, threads: BLASThreads.current,
+                                       metric: searcher.metric.rawValue, k: k, queries: n, threads: ComputeThreads.current,
                                        loadMS: loadSeconds * 1000, encodeMSMedian: pct(encode, 0.5), searchMSMedian: pct(search, 0.5),
                                        queryMSMedian: pct(total, 0.5), queryMSP90: pct(total, 0.9), queryMSMax: total.max() ?? 0))
     }
