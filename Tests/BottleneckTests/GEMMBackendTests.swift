@@ -69,6 +69,32 @@ final class GEMMBackendTests: XCTestCase {
         }
     }
 
+    /// The LSTM's products: per-step rows picked out of [N, T, 4H] by large leading dimensions,
+    /// k as small as the input's 2 features, accumulation into the gate buffer.
+    func testStridedProductsOfTheLSTM() {
+        let (n, t, h, f) = (32, 24, 64, 2), g4 = 4 * h
+        // (m, n, k, transA, transB, beta, lda, ldb, ldc)
+        let cases: [(Int, Int, Int, Bool, Bool, Float, Int, Int, Int)] = [
+            (n * t, g4, f, false, true, 1, f, f, g4), (n, g4, h, false, true, 1, t * h, h, t * g4),
+            (n, h, g4, false, false, 0, t * g4, h, h), (n * t, f, g4, false, false, 1, g4, f, f),
+            (g4, f, n * t, true, false, 1, g4, f, f), (g4, h, n * t, true, false, 1, g4, h, h),
+        ]
+        for backend in GEMMBackend.allCases {
+            for (i, (m, nn, k, ta, tb, beta, lda, ldb, ldc)) in cases.enumerated() {
+                let a = values((ta ? k : m) * lda, seed: UInt64(i) + 40), b = values((tb ? nn : k) * ldb, seed: UInt64(i) + 50)
+                var c = values(m * ldc, seed: UInt64(i) + 60)
+                let want = reference(transA: ta, transB: tb, m: m, n: nn, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                                     beta: beta, c: c, ldc: ldc)
+                c.withUnsafeMutableBufferPointer { cp in
+                    sgemm(transA: ta, transB: tb, m: m, n: nn, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                          c: cp.baseAddress!, ldc: ldc, on: backend)
+                }
+                let worst = zip(c, want).map { abs(Double($0) - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-5 * Double(k + 4), "\(backend) LSTM case \(i) (\(m)x\(nn)x\(k), lda \(lda), ldc \(ldc))")
+            }
+        }
+    }
+
     /// k = 0 only scales C by beta, on either backend.
     func testEmptySumScalesC() {
         for backend in GEMMBackend.allCases {

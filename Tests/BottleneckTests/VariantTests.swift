@@ -125,7 +125,9 @@ final class GenerativeVariantTests: XCTestCase {
         }
         let data = Dataset(inputs: x, source: "sines")
         let (train, test) = data.split(validationFraction: 0.2, rng: RandomGenerator(seed: 1))
-        let (model, _, _) = try trainVariant(try Preset.lstm.spec(inputShape: [steps, features]), variant: nil, epochs: 20, train: train, lr: 3e-3, batchSize: 32)
+        // 60 epochs: the loss sits on a plateau (MSE about 0.088) before it falls; at 20 epochs
+        // whether it had left it depended on the GEMM backend's rounding (at 40, oneDNN: ratio 9.2).
+        let (model, _, _) = try trainVariant(try Preset.lstm.spec(inputShape: [steps, features]), variant: nil, epochs: 60, train: train, lr: 3e-3, batchSize: 32)
         let mse = try testMSE(model, test)
         let variance = Double((test.inputs - test.inputs.mean()).square().mean().item)
         report("sequence (sines): test MSE \(mse), variance \(variance), ratio \(variance / mse)")
