@@ -17,8 +17,3 @@ void gemm_dnnl_set_threads(int n) {
     void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
     if (set && n > 0) set(n);
 }
-
-int gemm_dnnl_threads(void) {
-    int (*get)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
-    return get ? get() : 1;
-}

@@ -45,7 +45,6 @@ public enum KernelCalibration {
     /// Measures both backends now and caches the result (`bottleneck bench --calibrate`).
     @discardableResult
     public static func calibrate(threads: Int) -> GEMMChoice {
-        var seconds: [GEMMBackend: Double] = [:], flops = 0.0
         let largest = shapes.map { Swift.max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max()!
         let a = UnsafeMutablePointer<Float>.allocate(capacity: largest), b = UnsafeMutablePointer<Float>.allocate(capacity: largest)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: largest)
@@ -73,8 +72,8 @@ public enum KernelCalibration {
                 best[backend] = times
             }
         }
-        for (backend, times) in best { seconds[backend] = times.reduce(0, +) }
-        flops = shapes.reduce(0) { $0 + 2.0 * Double($1.m * $1.n * $1.k) }
+        let seconds = best.mapValues { $0.reduce(0, +) }
+        let flops = shapes.reduce(0) { $0 + 2.0 * Double($1.m * $1.n * $1.k) }
         let blas = seconds[.openBLAS]!, dnnl = seconds[.oneDNN]!
         let formatter = ISO8601DateFormatter()
         let choice = GEMMChoice(machine: machineIdentity, threads: threads,

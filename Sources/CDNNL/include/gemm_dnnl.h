@@ -14,8 +14,6 @@ int gemm_dnnl_sgemm(int trans_a, int trans_b, long m, long n, long k, float alph
 /// OpenMP's thread count for parallel regions that follow (omp_set_num_threads); no-op when no
 /// OpenMP runtime is loaded.
 void gemm_dnnl_set_threads(int n);
-/// omp_get_max_threads(), or 1 without an OpenMP runtime.
-int gemm_dnnl_threads(void);
 
 #ifdef __cplusplus
 }
