@@ -20,12 +20,14 @@ test: setup
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	$(MAKE) --no-print-directory test-backends
 
-# The gradient checks and PyTorch parity suites once more on each GEMM backend, forced (the
-# suite above ran on the one this machine's calibration chose).
+# The gradient checks and PyTorch parity suites once more on each GEMM backend, forced, with the
+# convolutions forced onto im2col with OpenBLAS and onto oneDNN's primitives with oneDNN's GEMM
+# (the suite above ran on what this machine's measurements chose).
 PARITY_TESTS = GEMMBackendTests|CoreOpsTests|ParityCoreTests|ConvolutionTests|DNNLConvolutionTests|PoolingTests|NormalizationTests|LSTMTests|LayerSweepTests|PresetTests|VariantUnitTests|EndToEndTests
 test-backends:
-	@for b in openblas onednn; do echo "== parity and gradient suites, BOTTLENECK_GEMM=$$b"; \
-	  BOTTLENECK_GEMM=$$b $(SWIFT) test -c release -Xswiftc -enable-testing --filter '$(PARITY_TESTS)' || exit 1; done
+	@for pair in openblas:im2col onednn:onednn; do b=$${pair%%:*}; c=$${pair##*:}; \
+	  echo "== parity and gradient suites, BOTTLENECK_GEMM=$$b BOTTLENECK_CONV=$$c"; \
+	  BOTTLENECK_GEMM=$$b BOTTLENECK_CONV=$$c $(SWIFT) test -c release -Xswiftc -enable-testing --filter '$(PARITY_TESTS)' || exit 1; done
 
 test-debug: setup
 	$(SWIFT) test

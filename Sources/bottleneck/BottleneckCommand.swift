@@ -22,7 +22,7 @@ struct BottleneckCommand: ParsableCommand {
     static func main() {
         MemoryTuning.keepFreedMemory()
         do {
-            if let problem = GEMMBackend.environmentProblem { throw BottleneckError(problem) }
+            if let problem = GEMMBackend.environmentProblem ?? ConvolutionChoice.environmentProblem { throw BottleneckError(problem) }
             var command = try parseAsRoot()
             try command.run()
         } catch {

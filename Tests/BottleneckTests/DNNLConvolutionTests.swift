@@ -92,24 +92,93 @@ final class DNNLConvolutionTests: XCTestCase {
         gradCheck([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], using: conv) }
     }
 
-    func testLayerUsesOneDNNOnlyForWideStrideOneConvolutions() {
+    override func tearDown() { ConvolutionChoice.force(nil) }
+
+    func testTransposedMatchesIm2colOutputAndGradients() {
+        // (input shape, Cout, kernel, stride, padding, output padding, dilation, bias): the conv
+        // preset's decoder layers, stride 1, output padding beyond the padding, dilation.
+        let cases: [([Int], Int, Size2D, Size2D, Size2D, Size2D, Size2D, Bool)] = [
+            ([4, 32, 7, 7], 16, 3, 2, 1, 1, 1, true),
+            ([4, 16, 14, 14], 1, 3, 2, 1, 1, 1, true),
+            ([3, 8, 5, 6], 12, 3, 1, 1, 0, 1, false),
+            ([2, 6, 4, 5], 5, Size2D(2, 3), Size2D(2, 3), 0, Size2D(1, 2), 1, true),   // output padding > padding
+            ([2, 5, 6, 6], 7, 3, 1, 2, 0, 2, true),                                    // dilation
+            ([2, 4, 5, 5], 3, 4, 3, Size2D(1, 0), Size2D(2, 1), 1, false),
+        ]
+        for (shape, cout, k, s, p, op, d, hasBias) in cases {
+            let what = "\(shape) -> \(cout), kernel \(k), stride \(s), padding \(p), output padding \(op), dilation \(d)"
+            func leaves() -> (Tensor, Tensor, Tensor?) {
+                let x = randn(shape, seed: 21), w = randn([shape[1], cout, k.h, k.w], seed: 22)
+                let b: Tensor? = hasBias ? randn([cout], seed: 23) : nil
+                for t in [x, w] + (b.map { [$0] } ?? []) { t.requiresGrad = true }
+                return (x, w, b)
+            }
+            let (x0, w0, b0) = leaves()
+            let reference = x0.convTranspose2d(weight: w0, bias: b0, stride: s, padding: p, outputPadding: op, dilation: d)
+            let seed = randn(reference.shape, seed: 24)
+            reference.backward(seed: seed)
+
+            guard let conv = DNNLConvolution(transposedInput: shape, outChannels: cout, kernel: k, stride: s, padding: p,
+                                             outputPadding: op, dilation: d) else { XCTFail("no oneDNN convolution for \(what)"); continue }
+            let (x1, w1, b1) = leaves()
+            let y = x1.convTranspose2d(weight: w1, bias: b1, using: conv)
+            y.backward(seed: seed)
+            assertRelativelyClose(y, reference, "output \(what)")
+            assertRelativelyClose(x1.gradient, x0.gradient, "dx \(what)")
+            assertRelativelyClose(w1.gradient, w0.gradient, "dw \(what)")
+            if let b0, let b1 { assertRelativelyClose(b1.gradient, b0.gradient, "db \(what)") }
+            // A second pass adds onto the gradients, as every op does.
+            x1.convTranspose2d(weight: w1, bias: b1, using: conv).backward(seed: seed)
+            assertRelativelyClose(w1.gradient, w0.gradient * 2, "dw twice \(what)")
+        }
+    }
+
+    func testTransposedFiniteDifferences() {
+        let x = randn([2, 3, 3, 4], seed: 1), w = randn([3, 2, 3, 3], seed: 2), b = randn([2], seed: 3)
+        let conv = DNNLConvolution(transposedInput: x.shape, outChannels: 2, kernel: 3, stride: 2, padding: 1,
+                                   outputPadding: 1, dilation: 1)!
+        gradCheck([x, w, b]) { $0[0].convTranspose2d(weight: $0[1], bias: $0[2], using: conv) }
+    }
+
+    func testStridedFiniteDifferences() {
+        let x = randn([2, 2, 7, 6], seed: 4), w = randn([3, 2, 3, 3], seed: 5), b = randn([3], seed: 6)
+        let conv = DNNLConvolution(input: x.shape, outChannels: 3, kernel: 3, stride: 2, padBefore: 1, padAfter: 1,
+                                   dilation: 1, bias: true)!
+        gradCheck([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], using: conv) }
+    }
+
+    func testTransposedGeometryOneDNNCannotRunIsRefused() {
+        // Output padding 2 with stride 1 (allowed by dilation 3): no padding after gives H windows.
+        XCTAssertNil(DNNLConvolution(transposedInput: [1, 2, 4, 4], outChannels: 2, kernel: 3, stride: 1, padding: 0,
+                                     outputPadding: 2, dilation: 3))
+        let layer = ConvTranspose2D(2, 2, 3, stride: 1, outputPadding: 2, dilation: 3, rng: RandomGenerator(seed: 1))
+        ConvolutionChoice.force(.oneDNN)
+        let x = randn([1, 2, 4, 4], seed: 2)
+        let y = layer(x)   // falls back to im2col
+        assertRelativelyClose(y, x.convTranspose2d(weight: layer.weight, bias: layer.bias, outputPadding: 2, dilation: 3), "fallback")
+        XCTAssertEqual(layer.dnnlConvolutions.entries.count, 1)
+        XCTAssertNil(layer.dnnlConvolutions.entries.first?.conv)
+    }
+
+    /// Forced to oneDNN, every layer of the conv preset (stride-2 convolutions and transposed
+    /// convolutions) runs on it with the im2col path's results; forced to im2col, none builds one.
+    func testLayersFollowTheForcedPath() {
         let rng = RandomGenerator(seed: 5)
-        let wide = Conv2D(16, 24, 3, padding: 1, rng: rng)
-        let narrowIn = Conv2D(1, 16, 3, padding: 1, rng: rng), narrowOut = Conv2D(16, 1, 3, padding: 1, rng: rng)
-        let strided = Conv2D(16, 16, 3, stride: 2, padding: 1, rng: rng)
-        let x16 = randn([2, 16, 8, 8], seed: 6)
-        let y = wide(x16)
-        assertRelativelyClose(y, x16.conv2d(weight: wide.weight, bias: wide.bias, padding: 1), "layer output")
-        _ = narrowIn(randn([2, 1, 8, 8], seed: 7))
-        _ = narrowOut(x16)
-        _ = strided(x16)
-        XCTAssertEqual(wide.dnnlConvolutions.count, 1)
-        XCTAssertNotNil(wide.dnnlConvolutions.first?.conv)
-        for layer in [narrowIn, narrowOut, strided] { XCTAssertTrue(layer.dnnlConvolutions.isEmpty) }
+        let down = Conv2D(1, 16, 3, stride: 2, padding: 1, rng: rng)
+        let up = ConvTranspose2D(32, 16, 3, stride: 2, padding: 1, outputPadding: 1, rng: rng)
+        let x = randn([3, 1, 28, 28], seed: 6), h = randn([3, 32, 7, 7], seed: 7)
+        ConvolutionChoice.force(.im2col)
+        let downIm2col = down(x), upIm2col = up(h)
+        XCTAssertTrue(down.dnnlConvolutions.entries.isEmpty && up.dnnlConvolutions.entries.isEmpty)
+        ConvolutionChoice.force(.oneDNN)
+        assertRelativelyClose(down(x), downIm2col, "stride-2 conv")
+        assertRelativelyClose(up(h), upIm2col, "transposed conv")
+        XCTAssertNotNil(down.dnnlConvolutions.entries.first?.conv)
+        XCTAssertNotNil(up.dnnlConvolutions.entries.first?.conv)
         // One oneDNN convolution per input shape, reused for a shape seen before.
-        _ = wide(randn([3, 16, 8, 8], seed: 8))
-        _ = wide(x16)
-        XCTAssertEqual(wide.dnnlConvolutions.map(\.input), [[3, 16, 8, 8], [2, 16, 8, 8]])
+        _ = down(randn([2, 1, 28, 28], seed: 8))
+        _ = down(x)
+        XCTAssertEqual(down.dnnlConvolutions.entries.map(\.input), [[2, 1, 28, 28], [3, 1, 28, 28]])
     }
 
     /// Eval-mode calls from several threads at once (a scoring service) share the layer's cache and

@@ -210,7 +210,7 @@ final class GEMMBackendTests: XCTestCase {
         let r = try runCLI(["summary", "--preset", "dense"], in: dir, environment: ["BOTTLENECK_GEMM": "fastest"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
-        XCTAssertTrue(r.err.contains("BOTTLENECK_GEMM: unknown backend 'fastest'") && r.err.contains("openblas, onednn"), r.err)
+        XCTAssertTrue(r.err.contains("BOTTLENECK_GEMM: unknown value 'fastest'") && r.err.contains("openblas, onednn"), r.err)
         let ok = try runCLI(["summary", "--preset", "dense"], in: dir, environment: ["BOTTLENECK_GEMM": "openblas"])
         XCTAssertEqual(ok.status, 0, ok.err)
     }

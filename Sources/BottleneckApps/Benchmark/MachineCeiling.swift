@@ -30,12 +30,9 @@ public struct MachineCeiling: Codable, Equatable {
         b.data.update(repeating: 0.25, count: n * n)
         var rates: [GEMMBackend: Double] = [:]
         for backend in GEMMBackend.allCases {
-            var best = Double.infinity
-            for r in 0...repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                sgemm(m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n, on: backend)
-                if r > 0 { best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-            }
+            let product = { sgemm(m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n, on: backend) }
+            product()  // warm-up, untimed
+            let best = bestSeconds(rounds: repeats, product)
             rates[backend] = 2 * Double(n * n * n) / best / 1e9
         }
         let fastest = rates.max { $0.value < $1.value }!

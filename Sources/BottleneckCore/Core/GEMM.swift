@@ -24,22 +24,13 @@ public enum GEMMBackend: String, CaseIterable, Codable, Sendable {
     /// Makes every later product run on `backend` (nil: choose again as on first use).
     public static func force(_ backend: GEMMBackend?) { current = backend }
 
-    /// `BOTTLENECK_GEMM`'s backend; nil when unset or `auto`. An unknown value is refused by the
-    /// CLI before any work (`environmentProblem`), and treated as unset by the library.
-    public static var forcedByEnvironment: GEMMBackend? {
-        guard let value = environmentValue, value != "auto" else { return nil }
-        return GEMMBackend(rawValue: value)
-    }
+    /// `BOTTLENECK_GEMM`'s backend; nil when unset or `auto`.
+    public static var forcedByEnvironment: GEMMBackend? { environment.forced }
 
-    /// One line naming the variable and what is wrong with it, or nil.
-    public static var environmentProblem: String? {
-        guard let value = environmentValue, value != "auto", GEMMBackend(rawValue: value) == nil else { return nil }
-        return "BOTTLENECK_GEMM: unknown backend '\(value)' (known: auto, \(allCases.map(\.rawValue).joined(separator: ", ")))"
-    }
+    /// One line naming the variable and what is wrong with it, or nil (the CLI refuses to start).
+    public static var environmentProblem: String? { environment.problem }
 
-    private static var environmentValue: String? {
-        getenv("BOTTLENECK_GEMM").map { String(cString: $0).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
-    }
+    private static let environment = KernelOverride<GEMMBackend>(variable: "BOTTLENECK_GEMM")
 
     nonisolated(unsafe) private static var current: GEMMBackend?
 

@@ -63,11 +63,7 @@ public enum KernelCalibration {
                               b: b, ldb: s.transB ? s.k : s.n, c: c, ldc: s.n, on: backend)
                     }
                     product()
-                    for _ in 0..<2 {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        for _ in 0..<repeats { product() }
-                        times[i] = Swift.min(times[i], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(repeats))
-                    }
+                    times[i] = Swift.min(times[i], bestSeconds(rounds: 2, repeats: repeats, product))
                 }
                 best[backend] = times
             }

@@ -14,15 +14,6 @@ package final class DNNLConvolution {
     /// takes turns here instead of corrupting them.
     private let lock = NSLock()
 
-    /// Whether oneDNN should run a convolution: stride 1 and at least 16 channels on both sides.
-    /// Measured (bench/onednn, batch 128, 3x3, 2 threads, ms forward / backward-data / backward-weights,
-    /// reorders from and to NCHW included): 64->64 at 14x14 im2col 34/33/36 vs oneDNN 19/16/25, at
-    /// 7x7 11/10/11 vs 5/4/6; but 1->64 at 28x28 im2col 3.7/5.4/11.3 vs 3.0/14.9/20.7 and 64->1
-    /// (our flipped-kernel path) about 5/5/6 vs 15/9/19: with few channels im2col + OpenBLAS wins.
-    package static func suits(inChannels: Int, outChannels: Int, stride: Size2D) -> Bool {
-        stride == 1 && inChannels >= 16 && outChannels >= 16
-    }
-
     /// nil when oneDNN cannot build this convolution (the caller falls back to im2col).
     package init?(input: [Int], outChannels: Int, kernel: Size2D, stride: Size2D, padBefore: Size2D, padAfter: Size2D,
           dilation: Size2D, bias: Bool) {
@@ -36,6 +27,26 @@ package final class DNNLConvolution {
         outputShape = [input[0], outChannels, Int(conv_dnnl_out_h(h)), Int(conv_dnnl_out_w(h))]
         weightShape = [outChannels, input[1], kernel.h, kernel.w]
         hasBias = bias
+    }
+
+    /// The convolution whose adjoint is the transposed convolution of `input` [N, Cin, H, W] to
+    /// `outChannels` (PyTorch's ConvTranspose2d geometry): its input is that output [N, Cout, H', W'],
+    /// its output `input`'s shape, and its weight [Cin, Cout, kh, kw] is the transposed one's. nil
+    /// when no zero padding after makes the sizes meet (output padding beyond the stride) or oneDNN
+    /// cannot build it.
+    package convenience init?(transposedInput input: [Int], outChannels: Int, kernel: Size2D, stride: Size2D,
+                              padding: Size2D, outputPadding: Size2D, dilation: Size2D) {
+        guard input.count == 4 else { return nil }
+        let outH = convTransposeOutputLength(input[2], kernel.h, stride.h, padding.h, outputPadding.h, dilation.h)
+        let outW = convTransposeOutputLength(input[3], kernel.w, stride.w, padding.w, outputPadding.w, dilation.w)
+        // The output's last output-padding rows are read by no window; padding after of
+        // padding - outputPadding (at least 0) leaves exactly H windows.
+        let after = Size2D(Swift.max(0, padding.h - outputPadding.h), Swift.max(0, padding.w - outputPadding.w))
+        guard outH > 0, outW > 0,
+              convOutputLength(outH, kernel.h, stride.h, padding.h + after.h, dilation.h) == input[2],
+              convOutputLength(outW, kernel.w, stride.w, padding.w + after.w, dilation.w) == input[3] else { return nil }
+        self.init(input: [input[0], outChannels, outH, outW], outChannels: input[1], kernel: kernel, stride: stride,
+                  padBefore: padding, padAfter: after, dilation: dilation, bias: false)
     }
 
     deinit { conv_dnnl_destroy(handle) }
@@ -93,6 +104,68 @@ extension Tensor {
         }
         conv.forward(x.data, w.data, bias?.data, into: out.data)
         return out
+    }
+}
+
+extension Tensor {
+    /// `convTranspose2d` run by oneDNN as the adjoint of `conv` (made with
+    /// `DNNLConvolution(transposedInput:...)`): its backward-data pass is this forward, its forward
+    /// this input gradient, its weight gradient with the roles of data and gradient swapped this
+    /// weight gradient. Same results as `convTranspose2d` to rounding.
+    package func convTranspose2d(weight: Tensor, bias: Tensor?, using conv: DNNLConvolution) -> Tensor {
+        let x = self, w = weight
+        precondition(x.shape == conv.outputShape && w.shape == conv.weightShape && !conv.hasBias,
+                     "convTranspose2d: input \(x.shape) / weight \(w.shape) do not fit the oneDNN convolution made for \(conv.outputShape)")
+        let (n, cout, area) = (conv.inputShape[0], conv.inputShape[1], conv.inputShape[2] * conv.inputShape[3])
+        let parents = [x, w] + (bias.map { [$0] } ?? [])
+        let out = Tensor.result(shape: conv.inputShape, parents: parents) { out in
+            let g = UnsafePointer(out.grad!)
+            if x.requiresGrad {
+                write(into: x) { conv.forward(g, w.data, nil, into: $0) }
+            }
+            if w.requiresGrad {
+                write(into: w) { conv.backwardWeights(g, x.data, into: $0, bias: nil) }
+            }
+            if let bias, bias.requiresGrad {
+                accumulateChannelSums(g, images: n, channels: cout, area: area, into: bias.gradBuffer())
+            }
+        }
+        conv.backwardData(x.data, w.data, into: out.data)
+        if let bias {
+            for image in 0..<n {
+                for c in 0..<cout {
+                    let b = bias.data[c], o = out.data + (image * cout + c) * area
+                    for i in 0..<area { o[i] += b }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A layer's oneDNN convolutions by input shape, most recent last (nil: oneDNN could not build
+/// one). A training run sees few shapes (the batch, a partial last batch, evaluation batches).
+/// Eval-mode calls from several threads share it.
+package final class DNNLConvolutionCache {
+    package private(set) var entries: [(input: [Int], conv: DNNLConvolution?)] = []
+    private static let size = 4
+    private let lock = NSLock()
+
+    package init() {}
+
+    /// The convolution made for `input` before, or `make()`'s (kept).
+    package func convolution(for input: [Int], make: () -> DNNLConvolution?) -> DNNLConvolution? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = entries.firstIndex(where: { $0.input == input }) {
+            let entry = entries.remove(at: i)
+            entries.append(entry)
+            return entry.conv
+        }
+        let conv = make()
+        if entries.count == DNNLConvolutionCache.size { entries.removeFirst() }
+        entries.append((input, conv))
+        return conv
     }
 }
 

@@ -7,11 +7,8 @@ public final class Conv2D: Module {
     public let bias: Tensor?
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Size2D, stride: Size2D, padding: ConvPadding, dilation: Size2D
-    /// oneDNN convolutions by input shape, most recent last (nil: oneDNN could not build one).
-    /// A training run sees few shapes (the batch, a partial last batch, evaluation batches).
-    private(set) var dnnlConvolutions: [(input: [Int], conv: DNNLConvolution?)] = []
-    private static let dnnlCacheSize = 4
-    private let dnnlCacheLock = NSLock()  // eval-mode calls from several threads share the cache
+    /// oneDNN's convolutions for the input shapes seen, where oneDNN could build one.
+    let dnnlConvolutions = DNNLConvolutionCache()
 
     /// PyTorch's default initialisation: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias,
     /// fanIn = inChannels * kh * kw.
@@ -38,28 +35,25 @@ public final class Conv2D: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
-        if let conv = dnnlConvolution(for: x.shape) { return x.conv2d(weight: weight, bias: bias, using: conv) }
+        if let conv = dnnlConvolution(for: x) { return x.conv2d(weight: weight, bias: bias, using: conv) }
         return x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
     }
 
-    /// The oneDNN convolution for inputs of this shape, where oneDNN beats im2col (see
-    /// `DNNLConvolution.suits`) and can build one; nil runs the im2col path.
-    private func dnnlConvolution(for input: [Int]) -> DNNLConvolution? {
-        guard input.count == 4, input[1] == inChannels,
-              DNNLConvolution.suits(inChannels: inChannels, outChannels: outChannels, stride: stride) else { return nil }
-        dnnlCacheLock.lock()
-        defer { dnnlCacheLock.unlock() }
-        if let i = dnnlConvolutions.firstIndex(where: { $0.input == input }) {
-            let entry = dnnlConvolutions.remove(at: i)
-            dnnlConvolutions.append(entry)
-            return entry.conv
-        }
+    /// The oneDNN convolution for `x`, where it is the faster path on this machine for this
+    /// geometry (`ConvolutionChoice`) and oneDNN can build one; nil runs the im2col path.
+    private func dnnlConvolution(for x: Tensor) -> DNNLConvolution? {
+        guard x.rank == 4, x.shape[1] == inChannels, ConvolutionChoice.forced != .im2col else { return nil }
         let pad = padding.resolved(kernel: kernelSize, dilation: dilation)
-        let conv = DNNLConvolution(input: input, outChannels: outChannels, kernel: kernelSize, stride: stride,
-                                   padBefore: pad.before, padAfter: pad.after, dilation: dilation, bias: bias != nil)
-        if dnnlConvolutions.count == Conv2D.dnnlCacheSize { dnnlConvolutions.removeFirst() }
-        dnnlConvolutions.append((input, conv))
-        return conv
+        guard let conv = dnnlConvolutions.convolution(for: x.shape, make: {
+            DNNLConvolution(input: x.shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
+                            padBefore: pad.before, padAfter: pad.after, dilation: dilation, bias: bias != nil)
+        }) else { return nil }
+        let mode = ConvolutionMeasurement(x, weight, bias)
+        let geometry = "conv2d x=\(x.shape) w=\(weight.shape) stride=\(stride) pad=\(pad.before)/\(pad.after) dilation=\(dilation) \(mode)"
+        let path = ConvolutionChoice.path(for: geometry,
+            im2col: { mode.run { $0.conv2d(weight: $1, bias: $2, stride: stride, padding: padding, dilation: dilation) } },
+            oneDNN: { mode.run { $0.conv2d(weight: $1, bias: $2, using: conv) } })
+        return path == .oneDNN ? conv : nil
     }
 
     /// The name in errors: "Conv2D(1 -> 16, 3x3, stride 2)".

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         Examples:
           bottleneck bench
           bottleneck bench --workloads dense,conv_seed --epochs 1
-          bottleneck bench --calibrate        # measure the GEMM backends again, cache the choice
+          bottleneck bench --calibrate        # measure the GEMM backends again, cache the choice, forget the conv choices
         Each line also holds the machine: CPU, ISA, the GEMM backend in use and its measured 1024³
         rate (the ceiling that ceiling_fraction divides by), at the threads in use.
         """)
@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Training epochs per workload.") var epochs = 1
     @Option(name: .long, help: "Limit batches per epoch (part of an epoch).") var maxBatches: Int?
     @Option(name: .long, help: "Threads for OpenBLAS and oneDNN (the machine has 2 cores).") var threads = 2
-    @Flag(name: .long, help: "Measure OpenBLAS and oneDNN's GEMM now, cache the faster for this machine, print the figures.")
+    @Flag(name: .long, help: "Measure OpenBLAS and oneDNN's GEMM now, cache the faster for this machine, print the figures; convolutions measure their paths again when next run.")
     var calibrate = false
     @Flag(name: .long, help: "Run in this process (used by the per-workload subprocesses).") var inProcess = false
     @Flag(name: .long, help: "Skip the test-set evaluation (profiling the training loop alone).") var noEval = false
@@ -38,6 +38,7 @@ struct Bench: ParsableCommand {
         if calibrate {
             ComputeThreads.set(threads)
             let choice = KernelCalibration.calibrate(threads: threads)
+            ConvolutionChoice.forgetMeasurements(threads: threads)  // measured again per geometry when next met
             GEMMBackend.force(GEMMBackend.forcedByEnvironment ?? choice.backend)
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
