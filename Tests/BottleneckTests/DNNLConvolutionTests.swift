@@ -175,10 +175,34 @@ final class DNNLConvolutionTests: XCTestCase {
         assertRelativelyClose(up(h), upIm2col, "transposed conv")
         XCTAssertNotNil(down.dnnlConvolutions.entries.first?.conv)
         XCTAssertNotNil(up.dnnlConvolutions.entries.first?.conv)
-        // One oneDNN convolution per input shape, reused for a shape seen before.
+        // One decision per geometry, reused for a geometry seen before; inference is another geometry.
         _ = down(randn([2, 1, 28, 28], seed: 8))
         _ = down(x)
-        XCTAssertEqual(down.dnnlConvolutions.entries.map(\.input), [[2, 1, 28, 28], [3, 1, 28, 28]])
+        XCTAssertEqual(down.dnnlConvolutions.entries.count, 2)
+        XCTAssertTrue(down.dnnlConvolutions.entries.last!.geometry.hasPrefix("conv2d x=[3, 1, 28, 28]"))
+        _ = withoutGradients { down(x) }
+        XCTAssertEqual(down.dnnlConvolutions.entries.count, 2, "two kept, the oldest dropped")
+        XCTAssertTrue(down.dnnlConvolutions.entries.first!.geometry.hasPrefix("conv2d x=[3, 1, 28, 28]"))
+        XCTAssertTrue(down.dnnlConvolutions.entries.last!.geometry.hasSuffix("inference"))
+    }
+
+    /// A large inference batch runs in near-equal chunks (memory bounded by the chunk) with the
+    /// whole batch's results; a training batch runs whole.
+    func testLargeInferenceBatchesRunInChunks() {
+        let rng = RandomGenerator(seed: 3)
+        let down = Conv2D(1, 8, 3, stride: 2, padding: 1, rng: rng)
+        let up = ConvTranspose2D(8, 1, 3, stride: 2, padding: 1, outputPadding: 1, rng: rng)
+        let x = randn([300, 1, 12, 12], seed: 4)
+        ConvolutionChoice.force(.oneDNN)
+        let h = withoutGradients { down(x) }, y = withoutGradients { up(h) }
+        assertRelativelyClose(h, x.conv2d(weight: down.weight, bias: down.bias, stride: 2, padding: 1), "chunked conv")
+        assertRelativelyClose(y, h.convTranspose2d(weight: up.weight, bias: up.bias, stride: 2, padding: 1, outputPadding: 1),
+                              "chunked transposed conv")
+        // 300 images: three chunks of 100, one geometry.
+        XCTAssertEqual(down.dnnlConvolutions.entries.map { $0.geometry.hasPrefix("conv2d x=[100, 1, 12, 12]") }, [true])
+        XCTAssertEqual(up.dnnlConvolutions.entries.count, 1)
+        _ = down(x)  // training (the weight needs a gradient): whole
+        XCTAssertTrue(down.dnnlConvolutions.entries.last!.geometry.hasPrefix("conv2d x=[300, 1, 12, 12]"))
     }
 
     /// Eval-mode calls from several threads at once (a scoring service) share the layer's cache and

@@ -128,7 +128,7 @@ public enum ConvolutionChoice {
 package struct ConvolutionMeasurement: CustomStringConvertible {
     let shapes: (x: [Int], w: [Int], b: [Int]?)
     let needsGradient: (x: Bool, w: Bool, b: Bool)
-    var training: Bool { needsGradient.x || needsGradient.w || needsGradient.b }
+    package var training: Bool { needsGradient.x || needsGradient.w || needsGradient.b }
 
     package init(_ x: Tensor, _ w: Tensor, _ b: Tensor?) {
         shapes = (x.shape, w.shape, b?.shape)

@@ -143,28 +143,31 @@ extension Tensor {
     }
 }
 
-/// A layer's oneDNN convolutions by input shape, most recent last (nil: oneDNN could not build
-/// one). A training run sees few shapes (the batch, a partial last batch, evaluation batches).
-/// Eval-mode calls from several threads share it.
+/// A layer's decisions per call geometry (`ConvolutionChoice`'s key: input shape, training or
+/// inference, ...): the oneDNN convolution to run, or nil for im2col (oneDNN slower there, or
+/// unable to build one). Most recent last. Only two are kept: each holds blocked copies of its
+/// data, and a third (the partial last batch's, kept through evaluation) raised the denoise
+/// workload's peak RSS by about 10 MB; making one again takes milliseconds, and the choice comes
+/// from `ConvolutionChoice`'s cache, so it is the same. Eval-mode calls from several threads share it.
 package final class DNNLConvolutionCache {
-    package private(set) var entries: [(input: [Int], conv: DNNLConvolution?)] = []
-    private static let size = 4
+    package private(set) var entries: [(geometry: String, conv: DNNLConvolution?)] = []
+    private static let size = 2
     private let lock = NSLock()
 
     package init() {}
 
-    /// The convolution made for `input` before, or `make()`'s (kept).
-    package func convolution(for input: [Int], make: () -> DNNLConvolution?) -> DNNLConvolution? {
+    /// The decision made for `geometry` before, or `decide()`'s (kept).
+    package func convolution(for geometry: String, decide: () -> DNNLConvolution?) -> DNNLConvolution? {
         lock.lock()
         defer { lock.unlock() }
-        if let i = entries.firstIndex(where: { $0.input == input }) {
+        if let i = entries.firstIndex(where: { $0.geometry == geometry }) {
             let entry = entries.remove(at: i)
             entries.append(entry)
             return entry.conv
         }
-        let conv = make()
+        let conv = decide()
         if entries.count == DNNLConvolutionCache.size { entries.removeFirst() }
-        entries.append((input, conv))
+        entries.append((geometry, conv))
         return conv
     }
 }

@@ -7,7 +7,7 @@ public final class Conv2D: Module {
     public let bias: Tensor?
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Size2D, stride: Size2D, padding: ConvPadding, dilation: Size2D
-    /// oneDNN's convolutions for the input shapes seen, where oneDNN could build one.
+    /// The oneDNN convolution (or im2col: nil) chosen for each call geometry seen.
     let dnnlConvolutions = DNNLConvolutionCache()
 
     /// PyTorch's default initialisation: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias,
@@ -35,6 +35,7 @@ public final class Conv2D: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
+        if let y = inChunks(x, ConvolutionMeasurement(x, weight, bias), callAsFunction) { return y }
         if let conv = dnnlConvolution(for: x) { return x.conv2d(weight: weight, bias: bias, using: conv) }
         return x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
     }
@@ -44,16 +45,17 @@ public final class Conv2D: Module {
     private func dnnlConvolution(for x: Tensor) -> DNNLConvolution? {
         guard x.rank == 4, x.shape[1] == inChannels, ConvolutionChoice.forced != .im2col else { return nil }
         let pad = padding.resolved(kernel: kernelSize, dilation: dilation)
-        guard let conv = dnnlConvolutions.convolution(for: x.shape, make: {
-            DNNLConvolution(input: x.shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
-                            padBefore: pad.before, padAfter: pad.after, dilation: dilation, bias: bias != nil)
-        }) else { return nil }
         let mode = ConvolutionMeasurement(x, weight, bias)
         let geometry = "conv2d x=\(x.shape) w=\(weight.shape) stride=\(stride) pad=\(pad.before)/\(pad.after) dilation=\(dilation) \(mode)"
-        let path = ConvolutionChoice.path(for: geometry,
-            im2col: { mode.run { $0.conv2d(weight: $1, bias: $2, stride: stride, padding: padding, dilation: dilation) } },
-            oneDNN: { mode.run { $0.conv2d(weight: $1, bias: $2, using: conv) } })
-        return path == .oneDNN ? conv : nil
+        return dnnlConvolutions.convolution(for: geometry) {
+            guard let conv = DNNLConvolution(input: x.shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
+                                             padBefore: pad.before, padAfter: pad.after, dilation: dilation, bias: bias != nil)
+            else { return nil }
+            let path = ConvolutionChoice.path(for: geometry,
+                im2col: { mode.run { $0.conv2d(weight: $1, bias: $2, stride: stride, padding: padding, dilation: dilation) } },
+                oneDNN: { mode.run { $0.conv2d(weight: $1, bias: $2, using: conv) } })
+            return path == .oneDNN ? conv : nil
+        }
     }
 
     /// The name in errors: "Conv2D(1 -> 16, 3x3, stride 2)".

@@ -6,7 +6,7 @@ public final class ConvTranspose2D: Module {
     public let bias: Tensor?
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Size2D, stride: Size2D, padding: Size2D, outputPadding: Size2D, dilation: Size2D
-    /// oneDNN's convolutions (whose adjoints this layer runs) for the input shapes seen.
+    /// The oneDNN convolution whose adjoint this layer runs (or im2col: nil) for each call geometry seen.
     let dnnlConvolutions = DNNLConvolutionCache()
 
     /// PyTorch's default initialisation: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias, where
@@ -37,6 +37,7 @@ public final class ConvTranspose2D: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
+        if let y = inChunks(x, ConvolutionMeasurement(x, weight, bias), callAsFunction) { return y }
         if let conv = dnnlConvolution(for: x) { return x.convTranspose2d(weight: weight, bias: bias, using: conv) }
         return x.convTranspose2d(weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
                                  dilation: dilation)
@@ -46,18 +47,18 @@ public final class ConvTranspose2D: Module {
     /// path on this machine for this geometry (`ConvolutionChoice`); nil runs the im2col path.
     private func dnnlConvolution(for x: Tensor) -> DNNLConvolution? {
         guard x.rank == 4, x.shape[1] == inChannels, ConvolutionChoice.forced != .im2col else { return nil }
-        guard let conv = dnnlConvolutions.convolution(for: x.shape, make: {
-            DNNLConvolution(transposedInput: x.shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
-                            padding: padding, outputPadding: outputPadding, dilation: dilation)
-        }) else { return nil }
         let mode = ConvolutionMeasurement(x, weight, bias)
         let geometry = "conv_transpose2d x=\(x.shape) w=\(weight.shape) stride=\(stride) pad=\(padding) "
             + "output_pad=\(outputPadding) dilation=\(dilation) \(mode)"
-        let path = ConvolutionChoice.path(for: geometry,
-            im2col: { mode.run { $0.convTranspose2d(weight: $1, bias: $2, stride: stride, padding: padding,
-                                                    outputPadding: outputPadding, dilation: dilation) } },
-            oneDNN: { mode.run { $0.convTranspose2d(weight: $1, bias: $2, using: conv) } })
-        return path == .oneDNN ? conv : nil
+        return dnnlConvolutions.convolution(for: geometry) {
+            guard let conv = DNNLConvolution(transposedInput: x.shape, outChannels: outChannels, kernel: kernelSize, stride: stride,
+                                             padding: padding, outputPadding: outputPadding, dilation: dilation) else { return nil }
+            let path = ConvolutionChoice.path(for: geometry,
+                im2col: { mode.run { $0.convTranspose2d(weight: $1, bias: $2, stride: stride, padding: padding,
+                                                        outputPadding: outputPadding, dilation: dilation) } },
+                oneDNN: { mode.run { $0.convTranspose2d(weight: $1, bias: $2, using: conv) } })
+            return path == .oneDNN ? conv : nil
+        }
     }
 
     /// The name in errors: "ConvTranspose2D(32 -> 16, 3x3, stride 2)".
