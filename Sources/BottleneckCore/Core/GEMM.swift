@@ -15,6 +15,9 @@ public enum GEMMBackend: String, CaseIterable, Codable, Sendable {
     /// variable if set, else the choice cached for this machine and thread count, else a
     /// calibration of a few tens of milliseconds (then cached).
     public static var active: GEMMBackend {
+        // Under a lock: a server's first requests may make their first products at once.
+        lock.lock()
+        defer { lock.unlock() }
         if let chosen = current { return chosen }
         let chosen = forcedByEnvironment ?? KernelCalibration.gemmChoice(threads: ComputeThreads.current).backend
         current = chosen
@@ -22,7 +25,11 @@ public enum GEMMBackend: String, CaseIterable, Codable, Sendable {
     }
 
     /// Makes every later product run on `backend` (nil: choose again as on first use).
-    public static func force(_ backend: GEMMBackend?) { current = backend }
+    public static func force(_ backend: GEMMBackend?) {
+        lock.lock()
+        current = backend
+        lock.unlock()
+    }
 
     /// `BOTTLENECK_GEMM`'s backend; nil when unset or `auto`.
     public static var forcedByEnvironment: GEMMBackend? { environment.forced }
@@ -33,6 +40,7 @@ public enum GEMMBackend: String, CaseIterable, Codable, Sendable {
     private static let environment = KernelOverride<GEMMBackend>(variable: "BOTTLENECK_GEMM")
 
     nonisolated(unsafe) private static var current: GEMMBackend?
+    private static let lock = NSLock()
 
     @inline(__always)
     func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
