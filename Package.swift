@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "BottleneckNN", dependencies: ["BottleneckCore", "CKernels"]),
         .target(name: "BottleneckData", dependencies: ["BottleneckCore", "CZlib", "CImageCodecs"]),
         .target(name: "BottleneckTraining", dependencies: ["BottleneckNN", "BottleneckData"]),
-        .target(name: "BottleneckApps", dependencies: ["BottleneckTraining", "COpenBLAS", "CZlib"]),
+        .target(name: "BottleneckApps", dependencies: ["BottleneckTraining", "CZlib"]),
         // `import Bottleneck`: the umbrella that re-exports the layers.
         .target(name: "Bottleneck", dependencies: ["BottleneckCore", "BottleneckNN", "BottleneckData",
                                                    "BottleneckTraining", "BottleneckApps"]),

@@ -1,11 +1,10 @@
-import COpenBLAS
 import BottleneckCore
 import BottleneckNN
 import BottleneckData
 import BottleneckTraining
 
-/// Principal component analysis through LAPACK: the covariance matrix by one GEMM, its
-/// eigen-decomposition by `ssyevd`. The k leading components give the best k-dimensional linear
+/// Principal component analysis: the covariance matrix by one GEMM, its eigen-decomposition by
+/// LAPACK (`SymmetricEigen`). The k leading components give the best k-dimensional linear
 /// reconstruction, the optimum a linear autoencoder can reach.
 public struct PCA {
     public let mean: Tensor          // [d]
@@ -29,20 +28,10 @@ public struct PCA {
         // Covariance C = X^T X / (n - 1), [d, d], symmetric.
         let cov = Tensor(shape: [d, d])
         sgemm(transA: true, m: d, n: d, k: n, alpha: 1 / Float(n - 1), a: centered.data, lda: d, b: centered.data, ldb: d, c: cov.data, ldc: d)
-        // ssyevd works column-major; C is symmetric so the layout does not matter for the input.
-        // On return column j (column-major) = row j of our row-major buffer = eigenvector j, ascending.
-        var jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "U"))
-        var nn = Int32(d), lda = Int32(d), info: Int32 = 0
-        var w = [Float](repeating: 0, count: d)
-        var lwork: Int32 = -1, liwork: Int32 = -1
-        var wq: Float = 0, iwq: Int32 = 0
-        ssyevd_(&jobz, &uplo, &nn, cov.data, &lda, &w, &wq, &lwork, &iwq, &liwork, &info)
-        lwork = Int32(wq); liwork = iwq
-        var work = [Float](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
-        ssyevd_(&jobz, &uplo, &nn, cov.data, &lda, &w, &work, &lwork, &iwork, &liwork, &info)
-        guard info == 0 else { throw BottleneckError("PCA: LAPACK ssyevd failed (info \(info))") }
+        let eigen = try SymmetricEigen(cov)
+        let w = eigen.values
         let comps = Tensor(shape: [k, d], zeroed: false)
-        for c in 0..<k { (comps.data + c * d).update(from: cov.data + (d - 1 - c) * d, count: d) }
+        for c in 0..<k { (comps.data + c * d).update(from: eigen.vectors.data + (d - 1 - c) * d, count: d) }
         return PCA(mean: mean, components: comps, explainedVariance: (0..<k).map { w[d - 1 - $0] })
     }
 
