@@ -282,9 +282,9 @@ final class AnomalyTests: XCTestCase {
                             "--lr", "0.01", "--scaling", "standard", "-o", "t.safetensors"])
         XCTAssertEqual(t.status, 0, t.err)
         let d = try runCLI(["detect", "--model", "t.safetensors", "--data", "test.csv", "--label-column", "anomaly", "--train-data", "train.csv",
-                            "--sigma", "4", "--fit", "-o", "r.csv", "--roc", "roc.svg", "--histogram", "h.svg"])
+                            "--score", "recon", "--sigma", "4", "--fit", "-o", "r.csv", "--roc", "roc.svg", "--histogram", "h.svg"])
         XCTAssertEqual(d.status, 0, d.err)
-        XCTAssertTrue(d.out.contains("mean + 4.0 std") && d.out.contains("stored the detector"), d.out)
+        XCTAssertTrue(d.out.contains("mean + 4.0 std") && d.out.contains("stored the detector") && d.out.contains("mse scores"), d.out)
         XCTAssertTrue(d.out.contains("AUROC 1.0000"), d.out)
         let rows = try String(contentsOfFile: dir + "/r.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.first, "index,score,flag,label,anomaly,feature_1,error_1,feature_2,error_2,feature_3,error_3")

@@ -109,7 +109,7 @@ enum ServeFixtures {
         try cli(["detect", "--model", "train/dense.safetensors", "--fit", "--percentile", "99"])
         try writeTable(tableRows(400, seed: 1), to: dir + "/table.csv")
         try cli(["train", "--data", "table.csv", "--preset", "dense", "--code-size", "2", "--epochs", "20", "--batch-size", "32", "-o", "train/table.safetensors"])
-        try cli(["detect", "--model", "train/table.safetensors", "--data", "table.csv", "--fit", "--percentile", "95"])
+        try cli(["detect", "--model", "train/table.safetensors", "--data", "table.csv", "--score", "recon", "--fit", "--percentile", "95"])
         for name in ["dense", "table"] {
             try FileManager.default.moveItem(atPath: "\(dir)/train/\(name).safetensors", toPath: "\(dir)/models/\(name).safetensors")
         }

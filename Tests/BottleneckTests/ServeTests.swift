@@ -24,6 +24,10 @@ final class ServeTests: XCTestCase {
     func matrix(_ any: Any?) -> [[Double]] { (any as? [Any] ?? []).map(numbers) }
 
     /// The scores of the library's scorer on the same rows (scaled as the bundle says).
+    /// The dense model's detector uses the combined score (standardised logs, of order 1): a
+    /// batch of other size rounds its GEMMs differently, a few float ulps of the score.
+    let scoreTolerance = 1e-5
+
     func libraryScores(_ name: String, _ x: Tensor) throws -> [Float] {
         let b = try bundle(name)
         return try DetectionPolicy(bundle: b).scorer().scores(Dataset(inputs: try b.scaler.transform(x)))
@@ -70,26 +74,26 @@ final class ServeTests: XCTestCase {
         let body = try json.json()
         let scores = numbers(body["scores"])
         XCTAssertEqual(scores.count, 5)
-        for (a, b) in zip(scores, expected) { XCTAssertEqual(a, Double(b), accuracy: 1e-6) }
+        for (a, b) in zip(scores, expected) { XCTAssertEqual(a, Double(b), accuracy: scoreTolerance) }
         XCTAssertEqual(body["flags"] as? [Bool], expected.map { Double($0) > threshold })
         XCTAssertEqual(body["threshold"] as? Double, threshold)
 
         let npy = try await server.send("POST", "/v1/models/dense/score", body: NPYArray.encoded(x), contentType: "application/x-npy")
         XCTAssertEqual(numbers(try npy.json()["scores"]), scores, "NPY body")
         let nested = try await server.post("/v1/models/dense/score", json: ["rows": [(0..<28).map { r in (0..<28).map { ServeFixtures.imageRows(0..<1)[0][r * 28 + $0] } }]])
-        XCTAssertEqual(numbers(try nested.json()["scores"]).first ?? .nan, scores[0], accuracy: 1e-6, "rows nested as the sample shape")
+        XCTAssertEqual(numbers(try nested.json()["scores"]).first ?? .nan, scores[0], accuracy: scoreTolerance, "rows nested as the sample shape")
 
         let png = try Image(tensor: x.rows(0, 1).reshaped([1, 28, 28])).pngData()
         let fromPNG = try await server.send("POST", "/v1/models/dense/score", body: png, contentType: "image/png")
         XCTAssertEqual(fromPNG.status, 200, fromPNG.text)
         // A PNG holds 8-bit pixels: the same score as the row quantized to 1/255.
         let quantized = try libraryScores("dense", Image(tensor: x.rows(0, 1).reshaped([1, 28, 28])).tensor().reshaped([1, 1, 28, 28]))
-        XCTAssertEqual(numbers(try fromPNG.json()["scores"]).first ?? .nan, Double(quantized[0]), accuracy: 1e-6)
+        XCTAssertEqual(numbers(try fromPNG.json()["scores"]).first ?? .nan, Double(quantized[0]), accuracy: scoreTolerance)
         let jpeg = try Image(tensor: x.rows(0, 1).reshaped([1, 28, 28])).jpegData(quality: 100)
         let fromJPEG = try await server.send("POST", "/v1/models/dense/score", body: jpeg, contentType: "image/jpeg")
         XCTAssertEqual(fromJPEG.status, 200, fromJPEG.text)
         let decoded = try Image.decode(jpeg, source: "jpeg").tensor().reshaped([1, 1, 28, 28])
-        XCTAssertEqual(numbers(try fromJPEG.json()["scores"]).first ?? .nan, Double(try libraryScores("dense", decoded)[0]), accuracy: 1e-6)
+        XCTAssertEqual(numbers(try fromJPEG.json()["scores"]).first ?? .nan, Double(try libraryScores("dense", decoded)[0]), accuracy: scoreTolerance)
     }
 
     func testTableRowsByColumnNameAndPerFeatureErrors() async throws {
@@ -292,7 +296,7 @@ final class ServeTests: XCTestCase {
             for try await (i, s) in group { out[i] = s }
             return out
         }
-        for (a, b) in zip(together, alone) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        for (a, b) in zip(together, alone) { XCTAssertEqual(a, b, accuracy: scoreTolerance) }
         let passes = batchCount(try await server.send("GET", "/metrics").text) - passesBefore
         XCTAssertLessThan(passes, 32, "32 concurrent requests ran in \(passes) forward passes")
     }

@@ -6,7 +6,8 @@ import BottleneckTraining
 
 // Anomaly detection by reconstruction: a model trained on normal data reconstructs normal samples
 // well and anomalies badly, so the reconstruction error (or a VAE's negative ELBO) is the score,
-// and samples scoring above a threshold fitted on training scores are flagged.
+// and samples scoring above a threshold fitted on training scores are flagged. The code score
+// adds what the encoder sees: how far a sample's code lies from the training codes.
 
 /// Computes anomaly scores (and per-feature errors that explain them) with a trained model.
 public struct AnomalyScorer {
@@ -15,17 +16,43 @@ public struct AnomalyScorer {
     /// ELBO: latent samples averaged per input (drawn from a generator of `seed`: repeatable).
     public let elboSamples: Int
     public let seed: UInt64
+    /// Code and combined scores: the Gaussian of the training codes (`calibrate`).
+    public let calibration: ScoreCalibration?
     public var batchSize = 500
 
-    public init(model: Autoencoder, score: AnomalyScore, elboSamples: Int = 8, seed: UInt64 = 0) throws {
+    public init(model: Autoencoder, score: AnomalyScore, elboSamples: Int = 8, seed: UInt64 = 0, calibration: ScoreCalibration? = nil) throws {
         if score == .elbo && !model.isVariational {
             throw BottleneckError.invalid(.score, "elbo needs a VAE, model '\(model.spec.name)' is a \(model.spec.variant?.kind.name ?? "plain") autoencoder (use mse or l1)")
         }
         guard elboSamples >= 1 else { throw BottleneckError.invalid(.elboSamples, "must be at least 1, got \(elboSamples)") }
+        if score.needsCalibration {
+            guard let calibration else { throw BottleneckError("score \(score.rawValue) needs the Gaussian of the training codes: fit it with `detect --fit`") }
+            let d = model.codeShape.reduce(1, *)
+            guard calibration.codeSize == d else {
+                throw BottleneckError("score \(score.rawValue): the stored Gaussian is of \(calibration.codeSize) code values, model '\(model.spec.name)' has \(d) (refit with --fit)")
+            }
+        }
         self.model = model
         self.score = score
         self.elboSamples = elboSamples
         self.seed = seed
+        self.calibration = score.needsCalibration ? calibration : nil
+    }
+
+    /// Fits the code and combined scores' calibration on `data` (training data, normal only).
+    public static func calibrate(_ model: Autoencoder, on data: Dataset, batchSize: Int = 500) throws -> ScoreCalibration {
+        try model.checkInput(data.sampleShape, source: data.source)
+        model.eval()
+        var reconstruction: [Float] = [], codes: [Tensor] = []
+        withoutGradients {
+            for x in data.sequentialBatches(size: batchSize) {
+                let h = model.encode(x)
+                reconstruction += SampleMetrics.perSample(.mse, model.decode(h), x).map { Float($0) }
+                codes.append(h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)]))
+            }
+        }
+        let all = codes.count == 1 ? codes[0] : Tensor.concat(codes, axis: 0)
+        return try CodeGaussian.calibration(codes: all, reconstructionScores: reconstruction)
     }
 
     /// One score per sample of `data` (eval mode, no gradients).
@@ -59,8 +86,18 @@ public struct AnomalyScorer {
                     scores += vae.negativeELBOPerSample(model, x, rng: rng, latentSamples: elboSamples).total.map { Float($0) }
                 }
                 guard score != .elbo || wanted else { continue }
-                let r = model(x)
-                if score != .elbo { scores += SampleMetrics.perSample(kind, r, x).map { Float($0) } }
+                let h = model.encode(x), r = model.decode(h)
+                if let calibration {
+                    let codeScores = CodeGaussian.distances(h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)]), calibration)
+                    if score == .code {
+                        scores += codeScores
+                    } else {
+                        let recon = SampleMetrics.perSample(.mse, r, x)
+                        scores += zip(recon, codeScores).map { calibration.combined(reconstruction: Float($0), code: $1) }
+                    }
+                } else if score != .elbo {
+                    scores += SampleMetrics.perSample(kind, r, x).map { Float($0) }
+                }
                 if wanted { featureRows.append(SampleMetrics.perFeature(kind, r, x)) }
             }
         }

@@ -5,7 +5,7 @@ import BottleneckData
 import BottleneckTraining
 
 /// How a detection run decides, from what was asked and what the model bundle stores: the score
-/// (asked, else the stored detector's, else mse), the normal classes (asked, else the stored
+/// (asked, else the stored detector's, else `defaultScore`), the normal classes (asked, else the stored
 /// detector's, else the classes the model was trained on) and the detector (the stored one
 /// when no rule or refit is asked and it is for this score; else a rule fitted now — the one
 /// asked, the stored one, or contamination 0.05).
@@ -27,35 +27,47 @@ public struct DetectionPolicy {
         case fit(ThresholdRule, why: String)
     }
 
-    /// The policy for `bundle`, with what was asked (nil: not asked).
-    public init(bundle: TrainedModel, score: AnomalyScore? = nil, elboSamples: Int? = nil, normalClasses: Set<Int>? = nil) {
+    /// The score where none is asked or stored and training data is at hand to fit one: the
+    /// combined score, which measured better than reconstruction alone (README, anomaly detection).
+    public static let fittingDefault = AnomalyScore.combined
+
+    /// The policy for `bundle`, with what was asked (nil: not asked). `defaultScore` applies when
+    /// no score is asked or stored (mse where no training data is at hand to calibrate another).
+    public init(bundle: TrainedModel, score: AnomalyScore? = nil, elboSamples: Int? = nil, normalClasses: Set<Int>? = nil,
+                defaultScore: AnomalyScore = .mse) {
         self.bundle = bundle
         let stored = bundle.detector
-        let kind = score ?? stored?.score ?? .mse
+        let kind = score ?? stored?.score ?? defaultScore
         self.score = kind
         self.elboSamples = elboSamples ?? (stored?.score == kind ? stored?.elboSamples : nil) ?? 8
         self.normalClasses = normalClasses ?? stored?.normalClasses.map(Set.init) ?? bundle.classes.map(Set.init)
     }
 
-    /// The scorer for this policy's score.
-    public func scorer() throws -> AnomalyScorer {
-        try AnomalyScorer(model: bundle.model, score: score, elboSamples: elboSamples)
+    /// The scorer for this policy's score: code and combined scores with `calibration`, else the
+    /// stored detector's.
+    public func scorer(calibration: ScoreCalibration? = nil) throws -> AnomalyScorer {
+        try AnomalyScorer(model: bundle.model, score: score, elboSamples: elboSamples, calibration: calibration ?? bundle.detector?.calibration)
     }
+
+    /// Whether a scorer needs a calibration fitted now: the score needs one and none is stored.
+    public var needsCalibration: Bool { score.needsCalibration && bundle.detector?.calibration == nil }
 
     /// The stored detector, or the rule to fit when `rule` is given, `refit` is asked, or the
     /// stored detector is for another score.
     public func choose(rule: ThresholdRule?, refit: Bool) -> Choice {
         let stored = bundle.detector
-        if rule == nil, !refit, let stored, stored.score == score { return .stored(stored) }
+        if rule == nil, !refit, let stored, stored.score == score, !needsCalibration { return .stored(stored) }
         if let rule { return .fit(rule, why: "") }
         if let stored { return .fit(stored.rule, why: "the stored rule") }
         return .fit(.contamination(0.05), why: "no threshold given or stored: the default rule")
     }
 
     /// Fits `rule` on `trainingScores` (none needed for an explicit value).
-    public func fit(_ rule: ThresholdRule, trainingScores: [Float], fittedOn: String?) throws -> Detector {
+    /// `calibration`: the code and combined scores' (else the stored one).
+    public func fit(_ rule: ThresholdRule, trainingScores: [Float], fittedOn: String?, calibration: ScoreCalibration? = nil) throws -> Detector {
         try Detector.fit(score: score, rule: rule, trainingScores: trainingScores, fittedOn: fittedOn,
-                         normalClasses: normalClasses.map { $0.sorted() }, elboSamples: elboSamples)
+                         normalClasses: normalClasses.map { $0.sorted() }, elboSamples: elboSamples,
+                         calibration: calibration ?? bundle.detector?.calibration)
     }
 
     /// The figures of a detection: flags at the detector's threshold and, with ground truth,

@@ -14,13 +14,24 @@ public enum AnomalyScore: String, Codable, CaseIterable, Sendable {
     /// A VAE's negative ELBO per sample: reconstruction negative log-likelihood summed over values
     /// plus KL(q(z|x) || N(0, I)), averaged over latent samples.
     case elbo
+    /// The squared Mahalanobis distance of the sample's code (a VAE's mean code) from a Gaussian
+    /// fitted on the training codes: it sees anomalies the decoder happens to rebuild well.
+    case code
+    /// Reconstruction (mse) and code scores, each standardised on the logarithms of the training
+    /// scores, averaged.
+    case combined
 
+    /// `recon` names the reconstruction error (mse).
     public static func named(_ name: String) throws -> AnomalyScore {
-        guard let s = AnomalyScore(rawValue: name.lowercased()) else {
-            throw BottleneckError.invalid(.score, "must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+        let lower = name.lowercased()
+        guard let s = lower == "recon" ? .mse : AnomalyScore(rawValue: lower) else {
+            throw BottleneckError.invalid(.score, "must be one of recon, \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
         }
         return s
     }
+
+    /// Whether the score needs a `ScoreCalibration` fitted on training data.
+    public var needsCalibration: Bool { self == .code || self == .combined }
 }
 
 
@@ -172,9 +183,11 @@ public struct Detector: Codable, Equatable {
     public var normalClasses: [Int]?
     /// ELBO scores: latent samples per input.
     public var elboSamples: Int?
+    /// Code and combined scores: the training codes' Gaussian and the parts' normalisation.
+    public var calibration: ScoreCalibration?
 
     public init(score: AnomalyScore, rule: ThresholdRule, threshold: Double, training: ScoreStatistics? = nil,
-                fittedOn: String? = nil, normalClasses: [Int]? = nil, elboSamples: Int? = nil) {
+                fittedOn: String? = nil, normalClasses: [Int]? = nil, elboSamples: Int? = nil, calibration: ScoreCalibration? = nil) {
         self.score = score
         self.rule = rule
         self.threshold = threshold
@@ -182,14 +195,17 @@ public struct Detector: Codable, Equatable {
         self.fittedOn = fittedOn
         self.normalClasses = normalClasses
         self.elboSamples = elboSamples
+        self.calibration = calibration
     }
 
     /// Fits the threshold of `rule` on `trainingScores` (ignored for an explicit value).
     public static func fit(score: AnomalyScore, rule: ThresholdRule, trainingScores: [Float], fittedOn: String? = nil,
-                           normalClasses: [Int]? = nil, elboSamples: Int? = nil) throws -> Detector {
+                           normalClasses: [Int]? = nil, elboSamples: Int? = nil, calibration: ScoreCalibration? = nil) throws -> Detector {
+        if score.needsCalibration && calibration == nil { throw BottleneckError("a \(score.rawValue) detector needs a calibration fitted on training codes") }
         let t = try rule.threshold(for: trainingScores)
         return Detector(score: score, rule: rule, threshold: t, training: trainingScores.isEmpty ? nil : ScoreStatistics(trainingScores),
-                        fittedOn: fittedOn, normalClasses: normalClasses, elboSamples: score == .elbo ? elboSamples : nil)
+                        fittedOn: fittedOn, normalClasses: normalClasses, elboSamples: score == .elbo ? elboSamples : nil,
+                        calibration: score.needsCalibration ? calibration : nil)
     }
 
     public func isAnomaly(_ score: Float) -> Bool { Double(score) > threshold }

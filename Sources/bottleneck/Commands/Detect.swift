@@ -7,8 +7,12 @@ struct Detect: ParsableCommand {
         abstract: "Flag anomalies by reconstruction error; fit and store the threshold with --fit.",
         discussion: """
         A model trained on normal data reconstructs normal samples well: the
-        reconstruction error (mse or l1; the negative ELBO for a VAE) is the
-        anomaly score, and scores above the threshold are flagged.
+        reconstruction error (mse or l1; the negative ELBO for a VAE) is an
+        anomaly score, and scores above the threshold are flagged. The code
+        score is the Mahalanobis distance of a sample's code from a Gaussian
+        fitted on the training codes; combined (the default) averages the two,
+        each standardised on the training scores. The Gaussian is fitted on the
+        same data as the threshold and stored with it by --fit.
 
         The threshold comes from, in order: a threshold option given here; the
         detector stored in the model file; a rule fitted now (the stored rule
@@ -36,7 +40,7 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
-    @Option(name: .long, help: "Score: mse, l1, or elbo (VAE models). Default: the stored detector's, else mse.") var score: String?
+    @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), combined (recon and code, standardised). Default: the stored detector's, else combined.") var score: String?
     @Option(name: .long, help: "ELBO score: latent samples averaged per input.") var elboSamples: Int?
 
     @Option(name: .long, help: "Threshold rule: flag this fraction of the training scores, in (0, 1).") var contamination: Double?
@@ -64,8 +68,9 @@ struct Detect: ParsableCommand {
         try checkOutputName(histogram, ".svg", "--histogram")
         let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
-        let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal)
-        let (kind, normal, scorer) = (policy.score, policy.normalClasses, try policy.scorer())
+        let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal,
+                                     defaultScore: DetectionPolicy.fittingDefault)
+        let (kind, normal) = (policy.score, policy.normalClasses)
 
         // The scored data and its ground truth.
         let data = try loaded.data(dataOptions, split: dataSplit)
@@ -73,20 +78,26 @@ struct Detect: ParsableCommand {
         let anomalies = try groundTruth(data, table: table, normal: normal, explicit: explicitNormal != nil)
 
         var report: [String] = []
-        let detector: Detector
+        let detector: Detector, scorer: AnomalyScorer
         switch policy.choose(rule: rule, refit: fit) {
         case .stored(let stored):
             detector = stored
+            scorer = try policy.scorer()
             report.append("threshold \(fmt(stored.threshold)) (\(stored.rule), stored in the model file"
                           + (stored.fittedOn.map { "; fitted on \(kind.rawValue) scores of \($0)" } ?? "") + ")")
         case .fit(let chosen, let why):
-            var trainingScores: [Float] = [], fittedOn: String? = nil
-            if chosen.needsScores {
+            var trainingScores: [Float] = [], fittedOn: String? = nil, calibration: ScoreCalibration? = nil
+            if chosen.needsScores || kind.needsCalibration {
                 let (fitData, what) = try fittingData(loaded, scored: data, split: dataSplit, normal: normal)
-                trainingScores = try scorer.scores(fitData)
+                // A fit refits the code's Gaussian too: it belongs to the data the threshold is fitted on.
+                if kind.needsCalibration { calibration = try AnomalyScorer.calibrate(loaded.model, on: fitData) }
+                scorer = try policy.scorer(calibration: calibration)
+                if chosen.needsScores { trainingScores = try scorer.scores(fitData) }
                 fittedOn = what
+            } else {
+                scorer = try policy.scorer()
             }
-            detector = try policy.fit(chosen, trainingScores: trainingScores, fittedOn: fittedOn)
+            detector = try policy.fit(chosen, trainingScores: trainingScores, fittedOn: fittedOn, calibration: calibration)
             report.append("threshold \(fmt(detector.threshold)) (\(chosen)" + (fittedOn.map { ", fitted now on \(kind.rawValue) scores of \($0)" } ?? "") + ")"
                           + (why.isEmpty ? "" : " (\(why))"))
             if fit {
