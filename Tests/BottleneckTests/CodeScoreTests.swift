@@ -109,6 +109,27 @@ final class CodeScoreTests: XCTestCase {
         XCTAssertEqual(try AnomalyScore.named("recon"), .mse)
     }
 
+    func testAStoredCalibrationThatDoesNotFitIsRefusedOnLoad() throws {
+        let spec = try Preset.dense.spec(inputShape: [6], codeSize: 3)
+        let model = try Autoencoder(spec: spec, inputShape: [6], rng: RandomGenerator(seed: 0))
+        let cal = try CodeGaussian.calibration(codes: codes(10, 3, seed: 1), reconstructionScores: [Float](repeating: 1, count: 10))
+        let good = try jsonString(Detector(score: .combined, rule: .max, threshold: 1, calibration: cal))
+        let path = dir + "/m.safetensors"
+        for (bad, fragment) in [("\"whitening\":[", "whitening matrix of 8 values"), ("\"std\":", "positive spread")] {
+            // Drop the first value of the whitening matrix, or make a spread negative.
+            var text = good
+            let at = text.range(of: bad)!.upperBound
+            let end = text[at...].firstIndex { $0 == "," || $0 == "}" }!
+            if bad.hasPrefix("\"std") { text.replaceSubrange(at..<end, with: "-1") } else { text.replaceSubrange(at...end, with: "") }
+            try SafeTensors(tensors: model.stateDict(), metadata: ["format": "bottleneck-model", "format_version": "1",
+                                                                    "architecture": try jsonString(model.spec), "detector": text]).write(to: path)
+            XCTAssertThrowsError(try TrainedModel.load(path)) { XCTAssertTrue("\($0)".contains("m.safetensors") && "\($0)".contains(fragment), "\($0)") }
+        }
+        try SafeTensors(tensors: model.stateDict(), metadata: ["format": "bottleneck-model", "format_version": "1",
+                                                                "architecture": try jsonString(model.spec), "detector": good]).write(to: path)
+        XCTAssertEqual(try TrainedModel.load(path).detector?.calibration, cal)
+    }
+
     // MARK: The CLI's default score
 
     var dir: String!

@@ -26,6 +26,24 @@ public struct ScoreCalibration: Codable, Equatable {
 
     public var codeSize: Int { codeMean.count }
 
+    /// Decoding checks what scoring indexes and divides by: a model file is input like any other.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let mean = try c.decode([Float].self, forKey: .codeMean), w = try c.decode([Float].self, forKey: .whitening)
+        let shrinkage = try c.decode(Double.self, forKey: .shrinkage)
+        let (r, k) = (try c.decode(LogScale.self, forKey: .reconstruction), try c.decode(LogScale.self, forKey: .code))
+        func corrupt(_ what: String) -> DecodingError { .dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "score calibration: \(what)")) }
+        guard !mean.isEmpty, w.count == mean.count * mean.count else {
+            throw corrupt("a whitening matrix of \(w.count) values for a code of \(mean.count) (needs \(mean.count * mean.count), at least 1)")
+        }
+        guard mean.allSatisfy(\.isFinite), w.allSatisfy(\.isFinite) else { throw corrupt("non-finite code mean or whitening values") }
+        guard (0...1).contains(shrinkage) else { throw corrupt("shrinkage \(shrinkage) outside [0, 1]") }
+        for scale in [r, k] where !(scale.mean.isFinite && scale.std.isFinite && scale.std > 0 && scale.floor.isFinite && scale.floor >= 0) {
+            throw corrupt("a log scale needs a finite mean, a positive spread and a non-negative floor")
+        }
+        self.init(codeMean: mean, whitening: w, shrinkage: shrinkage, reconstruction: r, code: k)
+    }
+
     /// The combined score of a sample from its two parts.
     public func combined(reconstruction r: Float, code c: Float) -> Float {
         Float((reconstruction.standardized(r) + code.standardized(c)) / 2)
