@@ -86,19 +86,21 @@ public struct AnomalyScorer {
                     scores += vae.negativeELBOPerSample(model, x, rng: rng, latentSamples: elboSamples).total.map { Float($0) }
                 }
                 guard score != .elbo || wanted else { continue }
-                let h = model.encode(x), r = model.decode(h)
+                let h = model.encode(x)
+                // The code score alone needs no reconstruction unless feature errors are asked for.
+                let r = score == .code && !wanted ? nil : model.decode(h)
                 if let calibration {
                     let codeScores = CodeGaussian.distances(h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)]), calibration)
                     if score == .code {
                         scores += codeScores
-                    } else {
+                    } else if let r {
                         let recon = SampleMetrics.perSample(.mse, r, x)
                         scores += zip(recon, codeScores).map { calibration.combined(reconstruction: Float($0), code: $1) }
                     }
-                } else if score != .elbo {
+                } else if score != .elbo, let r {
                     scores += SampleMetrics.perSample(kind, r, x).map { Float($0) }
                 }
-                if wanted { featureRows.append(SampleMetrics.perFeature(kind, r, x)) }
+                if wanted, let r { featureRows.append(SampleMetrics.perFeature(kind, r, x)) }
             }
         }
         guard wanted else { return (scores, nil) }
