@@ -31,6 +31,9 @@ public struct AnomalyScorer {
             guard calibration.codeSize == d else {
                 throw BottleneckError("score \(score.rawValue): the stored Gaussian is of \(calibration.codeSize) code values, model '\(model.spec.name)' has \(d) (refit with --fit)")
             }
+            if score == .knn && calibration.neighbours == nil {
+                throw BottleneckError("score knn: the stored calibration has no training codes (written by an older version): refit with --fit")
+            }
         }
         self.model = model
         self.score = score
@@ -52,7 +55,9 @@ public struct AnomalyScorer {
             }
         }
         let all = codes.count == 1 ? codes[0] : Tensor.concat(codes, axis: 0)
-        return try CodeGaussian.calibration(codes: all, reconstructionScores: reconstruction)
+        var calibration = try CodeGaussian.calibration(codes: all, reconstructionScores: reconstruction)
+        calibration.neighbours = try CodeNeighbours.fit(codes: all)
+        return calibration
     }
 
     /// One score per sample of `data` (eval mode, no gradients).
@@ -87,15 +92,20 @@ public struct AnomalyScorer {
                 }
                 guard score != .elbo || wanted else { continue }
                 let h = model.encode(x)
-                // The code score alone needs no reconstruction unless feature errors are asked for.
-                let r = score == .code && !wanted ? nil : model.decode(h)
+                // The code scores alone need no reconstruction unless feature errors are asked for.
+                let r = (score == .code || score == .knn) && !wanted ? nil : model.decode(h)
                 if let calibration {
-                    let codeScores = CodeGaussian.distances(h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)]), calibration)
-                    if score == .code {
-                        scores += codeScores
+                    let flat = h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
+                    let neighbourScores = score == .knn || score == .combined ? calibration.neighbours.map { CodeNeighbours.scores(flat, $0) } : nil
+                    if score == .knn {
+                        scores += neighbourScores ?? []  // init checked they are stored
+                    } else if score == .code {
+                        scores += CodeGaussian.distances(flat, calibration)
                     } else if let r {
-                        let recon = SampleMetrics.perSample(.mse, r, x)
-                        scores += zip(recon, codeScores).map { calibration.combined(reconstruction: Float($0), code: $1) }
+                        let recon = SampleMetrics.perSample(.mse, r, x), codeScores = CodeGaussian.distances(flat, calibration)
+                        scores += (0..<recon.count).map { i in
+                            calibration.combined(reconstruction: Float(recon[i]), code: codeScores[i], neighbour: neighbourScores?[i])
+                        }
                     }
                 } else if score != .elbo, let r {
                     scores += SampleMetrics.perSample(kind, r, x).map { Float($0) }

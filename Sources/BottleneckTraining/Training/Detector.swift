@@ -17,8 +17,11 @@ public enum AnomalyScore: String, Codable, CaseIterable, Sendable {
     /// The squared Mahalanobis distance of the sample's code (a VAE's mean code) from a Gaussian
     /// fitted on the training codes: it sees anomalies the decoder happens to rebuild well.
     case code
-    /// Reconstruction (mse) and code scores, each standardised on the logarithms of the training
-    /// scores, averaged.
+    /// The mean distance from the sample's code to its nearest training codes: sees anomalies
+    /// between the modes of normal data, which one Gaussian covers.
+    case knn
+    /// Reconstruction (mse), code and knn scores, each standardised on the logarithms of the
+    /// training scores, averaged.
     case combined
 
     /// `recon` names the reconstruction error (mse).
@@ -31,7 +34,7 @@ public enum AnomalyScore: String, Codable, CaseIterable, Sendable {
     }
 
     /// Whether the score needs a `ScoreCalibration` fitted on training data.
-    public var needsCalibration: Bool { self == .code || self == .combined }
+    public var needsCalibration: Bool { self == .code || self == .knn || self == .combined }
 }
 
 

@@ -40,7 +40,7 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
-    @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), combined (recon and code, standardised). Default: the stored detector's, else combined.") var score: String?
+    @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), knn (mean distance to the 5 nearest training codes), combined (recon, code and knn, standardised). Default: the stored detector's, else combined.") var score: String?
     @Option(name: .long, help: "ELBO score: latent samples averaged per input.") var elboSamples: Int?
 
     @Option(name: .long, help: "Threshold rule: flag this fraction of the training scores, in (0, 1).") var contamination: Double?
