@@ -21,6 +21,8 @@ public enum ModelFileKey: String, CaseIterable, Sendable {
     case detector
     /// The training configuration.
     case training
+    /// The model and settings chosen from the data, when the run named no architecture.
+    case defaults
     /// Per-epoch losses and learning rates (no timings: those go to the log).
     case history
     /// Checkpoints only: the trainer's state (generator, history, best loss).

@@ -27,6 +27,8 @@ public struct TrainedModel {
     public var detector: Detector?
     /// The configuration the model was trained with.
     public var training: TrainingConfig?
+    /// What was chosen from the data, when training named no architecture.
+    public var dataDefaults: DataDefaults?
     /// Losses and learning rate per epoch.
     public var history: [EpochSummary]
 
@@ -78,12 +80,14 @@ public struct TrainedModel {
         model.eval()
         self.init(model: model, scaler: docs.scaler, featureNames: docs.featureNames, classes: docs.classes,
                   detector: docs.detector, training: docs.training, history: docs.history)
+        dataDefaults = docs.dataDefaults
     }
 
     /// The stored form: this bundle's documents and `tensors`.
     func file(format: String, tensors: [(String, Tensor)]) throws -> ModelFile {
-        let docs = ModelDocuments(architecture: model.spec, scaler: scaler, featureNames: featureNames, classes: classes,
+        var docs = ModelDocuments(architecture: model.spec, scaler: scaler, featureNames: featureNames, classes: classes,
                                   detector: detector, training: training, history: history)
+        docs.dataDefaults = dataDefaults
         return ModelFile(format: format, documents: try docs.encoded(), tensors: tensors)
     }
 
@@ -154,6 +158,7 @@ struct ModelDocuments {
     var classes: [Int]?
     var detector: Detector?
     var training: TrainingConfig?
+    var dataDefaults: DataDefaults?
     var history: [EpochSummary]
 
     init(architecture: ArchitectureSpec, scaler: Scaler, featureNames: [String]?, classes: [Int]?,
@@ -179,6 +184,7 @@ struct ModelDocuments {
         classes = try decode(.classes, as: [Int].self)
         detector = try decode(.detector, as: Detector.self)
         training = try decode(.training, as: TrainingConfig.self)
+        dataDefaults = try decode(.defaults, as: DataDefaults.self)
         history = try decode(.history, as: [EpochSummary].self) ?? []
     }
 
@@ -188,6 +194,7 @@ struct ModelDocuments {
         d[.classes] = try classes.map { try jsonString($0.sorted()) }
         d[.detector] = try detector.map { try jsonString($0) }
         d[.training] = try training.map { try jsonString($0) }
+        d[.defaults] = try dataDefaults.map { try jsonString($0) }
         if !history.isEmpty { d[.history] = try jsonString(history) }
         return d
     }

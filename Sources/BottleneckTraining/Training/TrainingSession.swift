@@ -36,6 +36,14 @@ public struct TrainingRequest {
     public var resume = false
     /// The most memory the model may need (parameters and one sample's activations).
     public var memoryLimit = ModelMemory.defaultLimit
+    /// Seconds between saves: the checkpoint, the best model and the log are written after the
+    /// first epoch, then after any epoch at least this long after the last save, and when the run
+    /// ends or fails. Runs of many short epochs (small tables) would otherwise spend most of their
+    /// time rewriting a history that grows each epoch. An interrupted run loses at most this long.
+    public var saveInterval = 1.0
+    /// What `architecture` and `config` took from the data (`DataDefaults`), stored with the model.
+    /// On resume, the checkpoint's.
+    public var dataDefaults: DataDefaults?
 
     /// A fresh run of `architecture` with `config` (set `resume` and `overrides` to continue one).
     public init(outputPath: String, architecture: ArchitectureSpec?, config: TrainingConfig = TrainingConfig()) {
@@ -75,8 +83,19 @@ public final class TrainingSession {
     public let logPath: String
     /// Whether this session continues a checkpoint.
     public let resumed: Bool
+    /// Choices of a fresh run known to train a poor model (none on resume: the run was warned
+    /// about when it started).
+    public let warnings: [TrainingWarning]
     /// Held from `init` until `run()` ends (or the session is dropped unrun).
     private var lock: OutputLock?
+    private let saveInterval: Double
+    private var lastSave = Date.distantPast
+    /// The last epoch's checkpoint when it is not written yet: copies of the tensors and the state.
+    private var unsavedCheckpoint: (tensors: [(String, Tensor)], state: TrainerState)?
+    /// The best epoch's weights and history length when they are not written yet.
+    private var unsavedBest: (tensors: [(String, Tensor)], epochs: Int)?
+    /// Log lines of epochs not written yet.
+    private var unsavedLog: [String] = []
 
     /// `<model>.checkpoint.safetensors` beside the model file.
     public static func checkpointPath(for output: String) -> String {
@@ -97,13 +116,14 @@ public final class TrainingSession {
         outputPath = request.outputPath
         logPath = request.logPath ?? request.outputPath + ".log.jsonl"
         resumed = request.resume
+        saveInterval = request.saveInterval
         lock = try OutputLock(for: request.outputPath)
         try checkFolderWritable(of: logPath)
         let ckptPath = Self.checkpointPath(for: outputPath)
 
         // The run's settings: the request's, or on resume the checkpoint's with allowed changes.
         var spec: ArchitectureSpec, config = request.config, scaler: Scaler?, classes = request.classes.map { $0.sorted() }
-        var saved: (ModelFile, TrainerState)?, restoredRateChanged = false
+        var saved: (ModelFile, TrainerState)?, restoredRateChanged = false, dataDefaults = request.dataDefaults
         if request.resume {
             guard FileManager.default.fileExists(atPath: ckptPath) else {
                 throw BottleneckError.file(ckptPath, "no checkpoint to resume from (train without resuming first)")
@@ -126,7 +146,7 @@ public final class TrainingSession {
                 throw resumeConflict(.classes, checkpoint: ckptPath, saved: Self.describe(docs.classes), requested: Self.describe(asked))
             }
             try TrainedModel.checkFeatures(data, expected: docs.featureNames, owner: "the checkpoint")
-            (spec, scaler, classes) = (docs.architecture, docs.scaler, docs.classes)
+            (spec, scaler, classes, dataDefaults) = (docs.architecture, docs.scaler, docs.classes, docs.dataDefaults)
             saved = (file, state)
             restoredRateChanged = config.learningRate != savedConfig.learningRate
         } else {
@@ -157,30 +177,60 @@ public final class TrainingSession {
         }
         bundle = TrainedModel(model: model, scaler: fitted, featureNames: data.featureNames, classes: classes,
                               training: config, history: trainer.history.map(EpochSummary.init))
-        trainer.onCheckpoint = { [unowned self] _, isBest in try self.saveCheckpoint(isBest: isBest) }
+        bundle.dataDefaults = dataDefaults
+        warnings = request.resume ? [] : TrainingWarning.check(spec: model.spec, codeShape: model.codeShape, inputShape: data.sampleShape,
+                                                               rows: train.count, scaler: fitted, config: config)
+        trainer.onCheckpoint = { [unowned self] _, isBest in try self.epochDone(isBest: isBest) }
     }
 
-    /// Trains to the configured epoch count (or early stop), saving after every epoch. A fresh
-    /// run replaces an old log; a resumed one appends to it.
+    /// Trains to the configured epoch count (or early stop), saving as `saveInterval` says. A
+    /// fresh run replaces an old log; a resumed one appends to it.
     public func run() throws {
         guard lock != nil else { throw BottleneckError.file(outputPath, "this session has run already; start a new one") }
         defer { lock = nil }
         if !resumed { try writeAtomically(Data(), to: logPath) }
-        try trainer.fit(train: train, validation: validation)
+        do {
+            try trainer.fit(train: train, validation: validation)
+        } catch {
+            try? saveUnsaved()  // the epochs done before the failure are kept
+            throw error
+        }
+        try saveUnsaved()
     }
 
-    /// Checkpoint first (the resumable state), then the best model, then the log line.
-    private func saveCheckpoint(isBest: Bool) throws {
+    /// After each epoch: notes what is to be saved, and saves it when it is due.
+    private func epochDone(isBest: Bool) throws {
+        if let record = trainer.history.last { unsavedLog.append(try jsonString(record)) }
+        let due = Date().timeIntervalSince(lastSave) >= saveInterval
+        if isBest || (unsavedBest == nil && !FileManager.default.fileExists(atPath: outputPath)) {
+            unsavedBest = (due ? trainer.model.stateDict() : trainer.model.stateDict().map { ($0.0, $0.1.copy()) }, trainer.history.count)
+        }
+        if due {
+            unsavedCheckpoint = (trainer.checkpointTensors, trainer.checkpointState)
+            try saveUnsaved()
+        } else {
+            unsavedCheckpoint = (trainer.checkpointTensors.map { ($0.0, $0.1.copy()) }, trainer.checkpointState)
+        }
+    }
+
+    /// Checkpoint first (the resumable state), then the best model, then the log lines.
+    private func saveUnsaved() throws {
+        if let (tensors, state) = unsavedCheckpoint {
+            bundle.history = state.history.map(EpochSummary.init)
+            var checkpoint = try bundle.file(format: ModelFile.checkpointFormatName, tensors: tensors)
+            checkpoint.documents[.trainer] = try jsonString(state)
+            try checkpoint.write(to: checkpointPath)
+            unsavedCheckpoint = nil
+        }
+        if let (tensors, epochs) = unsavedBest {
+            bundle.history = trainer.history.prefix(epochs).map(EpochSummary.init)
+            try bundle.file(format: ModelFile.formatName, tensors: tensors).write(to: outputPath)
+            unsavedBest = nil
+        }
         bundle.history = trainer.history.map(EpochSummary.init)
-        var checkpoint = try bundle.file(format: ModelFile.checkpointFormatName, tensors: trainer.checkpointTensors)
-        checkpoint.documents[.trainer] = try jsonString(trainer.checkpointState)
-        try checkpoint.write(to: checkpointPath)
-        if isBest || !FileManager.default.fileExists(atPath: outputPath) {
-            try bundle.save(to: outputPath)
-        }
-        if let record = trainer.history.last {
-            try appendLine(try jsonString(record), to: logPath)
-        }
+        for line in unsavedLog { try appendLine(line, to: logPath) }
+        unsavedLog = []
+        lastSave = Date()
     }
 
     /// The checkpoint's configuration with the request's `overrides` applied: changeable ones

@@ -10,9 +10,12 @@ struct Detect: ParsableCommand {
         reconstruction error (mse or l1; the negative ELBO for a VAE) is an
         anomaly score, and scores above the threshold are flagged. The code
         score is the Mahalanobis distance of a sample's code from a Gaussian
-        fitted on the training codes; combined (the default) averages the two,
-        each standardised on the training scores. The Gaussian is fitted on the
-        same data as the threshold and stored with it by --fit.
+        fitted on the training codes, knn the mean distance to the 5 nearest
+        training codes; combined averages the three, each standardised on the
+        training scores. The default is combined, or recon for a model whose
+        size train chose from the data (tables), as measured best for each.
+        The Gaussian and the codes are fitted on the same data as the
+        threshold and stored with it by --fit.
 
         The threshold comes from, in order: a threshold option given here; the
         detector stored in the model file; a rule fitted now (the stored rule
@@ -40,7 +43,7 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Model file.") var model: String
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
-    @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), knn (mean distance to the 5 nearest training codes), combined (recon, code and knn, standardised). Default: the stored detector's, else combined.") var score: String?
+    @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), knn (mean distance to the 5 nearest training codes), combined (recon, code and knn, standardised). Default: the stored detector's, else recon for models sized from the data, combined otherwise.") var score: String?
     @Option(name: .long, help: "ELBO score: latent samples averaged per input.") var elboSamples: Int?
 
     @Option(name: .long, help: "Threshold rule: flag this fraction of the training scores, in (0, 1).") var contamination: Double?
@@ -69,7 +72,7 @@ struct Detect: ParsableCommand {
         let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
         let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal,
-                                     defaultScore: DetectionPolicy.fittingDefault)
+                                     defaultScore: DetectionPolicy.fittingDefault(for: loaded))
         let (kind, normal) = (policy.score, policy.normalClasses)
 
         // The scored data and its ground truth.

@@ -3,7 +3,7 @@ import Bottleneck
 import Foundation
 
 struct ModelChoice: ParsableArguments {
-    @Option(name: .long, help: "Preset architecture: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")) (default: conv for images, dense otherwise).",
+    @Option(name: .long, help: "Preset architecture: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")) (default: conv for images, dense for sequences; rows of features get a model sized from the data, printed when training starts).",
             transform: { try Preset.named($0) })
     var preset: Preset?
 
@@ -33,8 +33,8 @@ struct ModelChoice: ParsableArguments {
 /// The training flags. Each is nil when not given, so a resumed run can tell the flags the user
 /// gave from the library's defaults (`TrainingConfig()`), which apply to the rest.
 struct TrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Epochs to train (a resumed run continues up to this count; default 5).") var epochs: Int?
-    @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch (default 128).") var batchSize: Int?
+    @Option(name: .long, help: "Epochs to train (a resumed run continues up to this count; default 5, or about 3000 optimizer steps for rows of features without a preset).") var epochs: Int?
+    @Option(name: [.customLong("batch-size"), .customShort("b")], help: "Samples per batch (default 128, or 32 for rows of features without a preset).") var batchSize: Int?
     @Option(name: .long, parsing: .unconditional, help: "Learning rate (default 0.001; for lbfgs and cg the scale of each line search's first trial step, default 1).") var lr: Float?
     @Option(name: .long, help: "Optimizer: adam (default), adamw, sgd, or lbfgs and cg for deterministic losses (full or large batches; one line-search iteration per batch).") var optimizer: OptimizerChoice.Name?
     @Option(name: .long, help: "L-BFGS: curvature pairs kept (default 10).") var historySize: Int?
@@ -124,14 +124,22 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Continue from the checkpoint beside --output.") var resume = false
 
     func run() throws {
-        let config = try training.config()
+        var config = try training.config()
         let raw = try DataSource.load(try dataOptions.request(), split: .train)
+        let classSet = try classes.map { try parseClassList($0, field: .classes) }
         // On resume the architecture comes from the checkpoint unless a flag asks for one.
         let asksForVariant = try variant.spec(default: nil) != nil
         let asksForModel = model.preset != nil || model.arch != nil || model.codeSize != nil || model.linearCode || asksForVariant
-        var spec: ArchitectureSpec?
+        var spec: ArchitectureSpec?, defaults: DataDefaults?
         if !resume || asksForModel {
-            var s = try model.spec(for: raw.sampleShape)
+            var s: ArchitectureSpec
+            if model.preset == nil && model.arch == nil && DataDefaults.applies(to: raw.sampleShape) {
+                let d = DataDefaults(data: raw, classes: classSet, scaling: scaling ?? .unit, codeSize: model.codeSize,
+                                     config: config, given: training.givenFields)
+                (s, config, defaults) = (d.architecture, d.applied(to: config), d)
+            } else {
+                s = try model.spec(for: raw.sampleShape)
+            }
             if let v = try variant.spec(default: s.variant) {
                 if model.arch == nil { s = Variants.adapt(s, to: v) } else { s.variant = v }
             }
@@ -141,19 +149,25 @@ struct Train: ParsableCommand {
         request.memoryLimit = memory.maxModelMemory
         request.overrides = training.givenFields
         request.scaling = scaling
-        request.classes = try classes.map { try parseClassList($0, field: .classes) }
+        request.classes = classSet
         request.logPath = log
         request.resume = resume
+        request.dataDefaults = defaults
         let session = try TrainingSession(request, data: raw)
+        if let defaults, !resume { print(defaults.summary + " (--preset or --arch to choose)") }
+        for w in session.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         let m = session.trainer.model
         print("training \(m.spec.name) (\(m.parameterCount) parameters, code \(formatShape(m.codeShape))) on \(session.train.count) samples of \(formatShape(session.train.sampleShape))"
               + (session.validation.map { ", validating on \($0.count)" } ?? "")
               + (resume ? ", resuming after epoch \(session.trainer.epochsDone)" : ""))
-        var progress = ProgressPrinter()
+        var progress = ProgressPrinter(epochs: session.trainer.config.epochs)
         session.trainer.onBatch = { progress.batch($0) }
         session.trainer.onEpoch = { progress.epoch($0) }
         try session.run()
         if let stop = session.trainer.convergence { print("\(session.trainer.config.optimizer.name.rawValue) \(stop) after epoch \(session.trainer.epochsDone)") }
+        else if let p = session.trainer.config.patience, session.trainer.epochsDone < session.trainer.config.epochs {
+            print("stopped early after epoch \(session.trainer.epochsDone): no validation improvement for \(p) epochs")
+        }
         print("saved \(output) (best epoch by \(session.validation == nil ? "training" : "validation") loss)")
     }
 }

@@ -5,6 +5,16 @@ import Foundation
 struct ProgressPrinter {
     let interactive = isatty(STDOUT_FILENO) != 0
     var lastDraw = Date.distantPast
+    /// Print every `every`th epoch (and the first and last): long runs of small data have
+    /// hundreds of epochs, all of them in the JSONL log anyway.
+    var every = 1
+    var epochs = 0
+
+    /// Progress of a run of `epochs` epochs, printing about 50 epoch lines at most.
+    init(epochs: Int) {
+        self.epochs = epochs
+        every = max(1, (epochs + 49) / 50)
+    }
 
     mutating func batch(_ p: BatchProgress) {
         guard interactive, p.batch == p.batches || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
@@ -19,6 +29,7 @@ struct ProgressPrinter {
 
     func epoch(_ r: EpochRecord) {
         if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+        guard r.epoch == 1 || r.epoch % every == 0 || r.epoch == epochs else { return }
         var line = String(format: "epoch %d  train loss %.6f", r.epoch, r.trainLoss)
         if let v = r.validationLoss { line += String(format: "  validation loss %.6f", v) }
         for (k, v) in r.parts.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4f", k, v) }
