@@ -103,6 +103,12 @@ public final class TrainingSession {
         return stem + ".checkpoint.safetensors"
     }
 
+    /// Member `member` (from 1) of an ensemble written for `output`: `<stem>-<member>.safetensors`.
+    public static func ensembleMemberPath(for output: String, member: Int) -> String {
+        let stem = output.hasSuffix(".safetensors") ? String(output.dropLast(".safetensors".count)) : output
+        return "\(stem)-\(member).safetensors"
+    }
+
     /// This run's checkpoint.
     public var checkpointPath: String { Self.checkpointPath(for: outputPath) }
 

@@ -40,7 +40,9 @@ struct Detect: ParsableCommand {
         """)
 
     @OptionGroup var memory: MemoryOptions
-    @Option(name: .long, help: "Model file.") var model: String
+    @Option(name: .customLong("model"), help: "Model file; several (--model A --model B ..., e.g. from `train --ensemble`) are an ensemble whose standardised scores are averaged.")
+    var models: [String] = []
+    var model: String { models[0] }
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Fashion-MNIST split to score when no --data is given: train or test.") var split = "test"
     @Option(name: .long, help: "Score: recon (= mse), l1, elbo (VAE models), code (Mahalanobis distance of the code from the training codes' Gaussian), knn (mean distance to the 5 nearest training codes), combined (recon, code and knn, standardised). Default: the stored detector's, else recon for models sized from the data, combined otherwise.") var score: String?
@@ -63,12 +65,18 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Score histogram SVG with the threshold marked.") var histogram: String?
     @Flag(name: .long, help: "Print a JSON summary instead of text.") var json = false
 
+    func validate() throws {
+        if models.isEmpty { throw ValidationError("Missing expected argument '--model <model>'") }
+        if models.count > 1 && fit { throw ValidationError("--fit stores one model's detector; an ensemble's threshold is fitted on each run (or give --threshold)") }
+    }
+
     func run() throws {
         let rule = try thresholdRule()
         guard let dataSplit = FashionMNIST.Split(rawValue: split) else { throw BottleneckError("--split must be train or test, got '\(split)'") }
         try checkOutputName(output, ".csv", "-o/--output")
         try checkOutputName(roc, ".svg", "--roc")
         try checkOutputName(histogram, ".svg", "--histogram")
+        if models.count > 1 { return try runEnsemble(rule: rule, split: dataSplit) }
         let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
         let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
         let policy = DetectionPolicy(bundle: loaded, score: try score.map(AnomalyScore.named), elboSamples: elboSamples, normalClasses: explicitNormal,
@@ -91,7 +99,8 @@ struct Detect: ParsableCommand {
         case .fit(let chosen, let why):
             var trainingScores: [Float] = [], fittedOn: String? = nil, calibration: ScoreCalibration? = nil
             if chosen.needsScores || kind.needsCalibration {
-                let (fitData, what) = try fittingData(loaded, scored: data, split: dataSplit, normal: normal)
+                let (fitRaw, what) = try fittingData(scored: data, split: dataSplit, normal: normal)
+                let fitData = try fitRaw.map { try loaded.prepare($0) } ?? data
                 // A fit refits the code's Gaussian too: it belongs to the data the threshold is fitted on.
                 if kind.needsCalibration { calibration = try AnomalyScorer.calibrate(loaded.model, on: fitData) }
                 scorer = try policy.scorer(calibration: calibration)
@@ -186,8 +195,9 @@ struct Detect: ParsableCommand {
         return windowed ? AnomalyLabels.windows(rowAnomalies: rows, length: dataOptions.window!, stride: dataOptions.stride) : rows
     }
 
-    /// The data to fit a threshold rule on, and a description of it.
-    func fittingData(_ loaded: TrainedModel, scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset, String) {
+    /// The data to fit a threshold rule on (unscaled; nil: the scored data itself), and a
+    /// description of it.
+    func fittingData(scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset?, String) {
         var d: Dataset
         if let trainData {
             var o = dataOptions
@@ -198,11 +208,11 @@ struct Detect: ParsableCommand {
                !(try CSV.read(trainData).featureNames.contains(column)) {
                 o.labelColumn = nil
             }
-            d = try loaded.data(o, split: .train)
+            d = try DataSource.load(try o.request(), split: .train)
         } else if dataOptions.data == nil || dataOptions.data == "fashion-mnist" {
-            d = try loaded.data(dataOptions, split: .train)
+            d = try DataSource.load(try dataOptions.request(), split: .train)
         } else {
-            return (scored, "the scored data itself (\(scored.count) samples; give --train-data to fit on training data)")
+            return (nil, "the scored data itself (\(scored.count) samples; give --train-data to fit on training data)")
         }
         var what = "\(d.source)"
         if let normal, d.labels != nil {
@@ -210,6 +220,46 @@ struct Detect: ParsableCommand {
             what += ", classes \(normal.sorted().map(String.init).joined(separator: ","))"
         }
         return (d, "\(d.count) training samples of \(what)")
+    }
+
+    /// Several models: each member's score standardised on the fitting data and averaged, the
+    /// threshold fitted on the averaged training scores.
+    func runEnsemble(rule: ThresholdRule?, split: FashionMNIST.Split) throws {
+        let bundles = try models.map { try TrainedModel.load($0, memoryLimit: memory.maxModelMemory) }
+        let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
+        let normal = explicitNormal ?? bundles[0].detector?.normalClasses.map(Set.init) ?? bundles[0].classes.map(Set.init)
+        let raw = try DataSource.load(try dataOptions.request(), split: split)
+        let table = output != nil || dataOptions.window != nil ? try csvTable() : nil
+        let anomalies = try groundTruth(raw, table: table, normal: normal, explicit: explicitNormal != nil)
+        let (fitRaw, what) = try fittingData(scored: raw, split: split, normal: normal)
+        let ensemble = try EnsembleScorer(bundles: bundles, score: try score.map(AnomalyScore.named), elboSamples: elboSamples ?? 8, fitting: fitRaw ?? raw)
+        let chosen = rule ?? .contamination(0.05)
+        let threshold = try chosen.threshold(for: ensemble.fittingScores)
+        let scores = try ensemble.scores(raw)
+        let kind = ensemble.members[0].scorer.score
+        let detector = Detector(score: kind, rule: chosen, threshold: threshold, training: ScoreStatistics(ensemble.fittingScores), fittedOn: what)
+        var summary = try DetectionPolicy(bundle: bundles[0], score: kind).summary(scores: scores, detector: detector, anomalies: anomalies,
+                                                                                  model: models.joined(separator: ","))
+        summary.score = "ensemble of \(models.count) (\(ensemble.scoreName))"
+        let flags = detector.flags(scores)
+        if let output {
+            try writeResults(output, data: raw, scores: scores, flags: flags, anomalies: anomalies, featureErrors: nil, featureNames: table?.featureNames)
+        }
+        if let roc {
+            guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
+            try writeText(AnomalyPlots.rocCurve(try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies), auroc: summary.auroc,
+                                                title: "ROC, \(summary.score)"), to: roc)
+        }
+        if let histogram {
+            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: threshold,
+                                                      scoreName: "\(summary.score) score", title: "Anomaly scores"), to: histogram)
+        }
+        if json { print(try prettyJSON(summary)); return }
+        print("\(summary.score): mean standardised scores of \(raw.count) samples of \(raw.source)")
+        print("threshold \(fmt(threshold)) (\(chosen), fitted now on \(what))")
+        print(String(format: "flagged %d of %d (%.2f%%)", summary.flagged, summary.samples, 100 * Double(summary.flagged) / Double(max(summary.samples, 1))))
+        if let auroc = summary.auroc, let auprc = summary.auprc { print(String(format: "AUROC %.4f  AUPRC %.4f", auroc, auprc)) }
+        for path in [output, roc, histogram].compactMap({ $0 }) { print("wrote \(path)") }
     }
 
     func writeResults(_ path: String, data: Dataset, scores: [Float], flags: [Bool], anomalies: [Bool]?,

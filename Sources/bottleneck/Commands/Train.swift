@@ -102,6 +102,7 @@ struct Train: ParsableCommand {
           bottleneck train --arch vae.json --variant vae --beta 1 --loss bce
           bottleneck train --preset dense --variant sparse --sparsity kl --rate 0.05
           bottleneck train --classes 1 --epochs 10 -o trouser.safetensors   # one class, for detect
+          bottleneck train --data normal.csv --ensemble 5 -o t.safetensors  # t-1 ... t-5.safetensors
 
         Writes the model (best epoch), a checkpoint beside it (<model>.checkpoint.safetensors, for
         --resume) and a JSONL log of per-epoch metrics.
@@ -122,6 +123,13 @@ struct Train: ParsableCommand {
     @Option(name: [.short, .long], help: "Model file to write.") var output = "model.safetensors"
     @Option(name: .long, help: "JSONL log of per-epoch metrics (default: <output>.log.jsonl).") var log: String?
     @Flag(name: .long, help: "Continue from the checkpoint beside --output.") var resume = false
+    @Option(name: .long, help: "Train K models with seeds --seed, --seed + 1, ... to <output stem>-1.safetensors ... -K (for `detect --model A --model B ...`, which averages their standardised scores).")
+    var ensemble: Int?
+
+    func validate() throws {
+        if let ensemble, ensemble < 2 { throw ValidationError("--ensemble must be at least 2 models, got \(ensemble)") }
+        if ensemble != nil, log != nil { throw ValidationError("--log names one log; with --ensemble each member's log is <member>.log.jsonl") }
+    }
 
     func run() throws {
         var config = try training.config()
@@ -145,16 +153,33 @@ struct Train: ParsableCommand {
             }
             spec = s
         }
+        if let defaults, !resume { print(defaults.summary + " (--preset or --arch to choose)") }
+        guard let ensemble else {
+            return try train(output: output, log: log, spec: spec, config: config, defaults: defaults, classes: classSet, data: raw)
+        }
+        // Members differ only in their seeds, so their average cancels what each learned by chance.
+        let paths = (1...ensemble).map { TrainingSession.ensembleMemberPath(for: output, member: $0) }
+        for (i, path) in paths.enumerated() {
+            var c = config
+            c.seed = config.seed &+ UInt64(i)
+            print("member \(i + 1) of \(ensemble), seed \(c.seed):")
+            try train(output: path, log: nil, spec: spec, config: c, defaults: defaults, classes: classSet, data: raw)
+        }
+        print("score them together: bottleneck detect " + paths.map { "--model \($0)" }.joined(separator: " "))
+    }
+
+    /// One training run to `output`.
+    private func train(output: String, log: String?, spec: ArchitectureSpec?, config: TrainingConfig, defaults: DataDefaults?,
+                       classes: Set<Int>?, data raw: Dataset) throws {
         var request = TrainingRequest(outputPath: output, architecture: spec, config: config)
         request.memoryLimit = memory.maxModelMemory
         request.overrides = training.givenFields
         request.scaling = scaling
-        request.classes = classSet
+        request.classes = classes
         request.logPath = log
         request.resume = resume
         request.dataDefaults = defaults
         let session = try TrainingSession(request, data: raw)
-        if let defaults, !resume { print(defaults.summary + " (--preset or --arch to choose)") }
         for w in session.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         let m = session.trainer.model
         print("training \(m.spec.name) (\(m.parameterCount) parameters, code \(formatShape(m.codeShape))) on \(session.train.count) samples of \(formatShape(session.train.sampleShape))"
