@@ -52,4 +52,38 @@ final class NeighbourScoreTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(NeighbourCodes.self, from: try JSONEncoder().encode(bad)))
         XCTAssertEqual(try JSONDecoder().decode(NeighbourCodes.self, from: try JSONEncoder().encode(fitted)), fitted)
     }
+
+    /// A calibration stored before the knn score (no training codes): knn asks for a refit in
+    /// one line, combined falls back to its two other parts, and `detect` refits on its own.
+    func testACalibrationWithoutTrainingCodesAsksForARefitForKnnOnly() throws {
+        let data = DataDefaultsTests.rows(80, features: 6)
+        let spec = try Preset.dense.spec(inputShape: [6], codeSize: 2)
+        let model = try Autoencoder(spec: spec, inputShape: [6], rng: RandomGenerator(seed: 0))
+        var old = try AnomalyScorer.calibrate(model, on: data)
+        old.neighbours = nil
+        XCTAssertThrowsError(try AnomalyScorer(model: model, score: .knn, calibration: old)) { e in
+            let message = (e as? BottleneckError)?.message ?? "\(e)"
+            XCTAssertEqual(message, "score knn: the stored calibration has no training codes (written by an older version): refit with --fit")
+        }
+        let combined = try AnomalyScorer(model: model, score: .combined, calibration: old).scores(data)
+        let reconScale = old.reconstruction, codeScale = old.code
+        let recon = try AnomalyScorer(model: model, score: .mse).scores(data)
+        let code = try AnomalyScorer(model: model, score: .code, calibration: old).scores(data)
+        XCTAssertEqual(combined.count, 80)
+        for i in [0, 17, 79] {
+            let twoPart = (reconScale.standardized(recon[i]) + codeScale.standardized(code[i])) / 2
+            XCTAssertEqual(Double(combined[i]), twoPart, accuracy: 1e-4, "the mean of recon and code alone")
+        }
+        // The command line refits what a knn score needs, so an old model file still scores.
+        let dir = NSTemporaryDirectory() + "bn-knn-old-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var bundle = TrainedModel(model: model, scaler: Scaler(.none))
+        bundle.detector = Detector(score: .combined, rule: .contamination(0.05), threshold: 0, calibration: old)
+        try bundle.save(to: dir + "/old.safetensors")
+        try CSV.write(header: (1...6).map { "x\($0)" }, rows: (0..<80).map { r in (0..<6).map { data.inputs.data[r * 6 + $0].description } }, to: dir + "/rows.csv")
+        let r = try runCLI(["detect", "--model", "old.safetensors", "--data", "rows.csv", "--score", "knn", "--json"], in: dir)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("\"score\" : \"knn\""), r.out)
+    }
 }
