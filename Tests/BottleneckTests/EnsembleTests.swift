@@ -7,8 +7,8 @@ import Foundation
 @testable import BottleneckApps
 import Bottleneck
 
-/// Ensembles (issue 19): `train --ensemble K` trains K seeds, `detect --model A --model B ...`
-/// averages their standardised scores.
+/// Ensembles (issue 19): `train --ensemble K` trains K seeds (in child processes, as many at a
+/// time as there are cores), `detect --model A --model B ...` averages their standardised scores.
 final class EnsembleTests: TemporaryDirectoryTestCase {
     override var directoryPrefix: String { "bn-ensemble" }
 
@@ -65,6 +65,11 @@ final class EnsembleTests: TemporaryDirectoryTestCase {
         let paths = (1...3).map { dir + "/w-\($0).safetensors" }
         XCTAssertEqual(try paths.map { try TrainedModel.load($0).training?.seed }, [0, 1, 2])
         XCTAssertTrue(r.out.contains("detect --model \(paths[0]) --model \(paths[1]) --model \(paths[2])"), r.out)
+        // Each member (trained side by side in child processes where there are cores) is the
+        // model a plain run with its seed gives, byte for byte.
+        let alone = try runCLI(["train", "--data", train, "--label-column", "anomaly", "--seed", "1", "-o", dir + "/alone.safetensors"], in: dir)
+        XCTAssertEqual(alone.status, 0, alone.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/alone.safetensors")), try Data(contentsOf: URL(fileURLWithPath: paths[1])))
         func auroc(_ models: [String]) throws -> (Double, String) {
             let d = try runCLI(["detect"] + models.flatMap { ["--model", $0] } + ["--data", test, "--label-column", "anomaly", "--train-data", train, "--json"], in: dir)
             XCTAssertEqual(d.status, 0, d.err)

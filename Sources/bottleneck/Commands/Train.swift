@@ -123,11 +123,13 @@ struct Train: ParsableCommand {
     @Option(name: [.short, .long], help: "Model file to write.") var output = "model.safetensors"
     @Option(name: .long, help: "JSONL log of per-epoch metrics (default: <output>.log.jsonl).") var log: String?
     @Flag(name: .long, help: "Continue from the checkpoint beside --output.") var resume = false
-    @Option(name: .long, help: "Train K models with seeds --seed, --seed + 1, ... to <output stem>-1.safetensors ... -K (for `detect --model A --model B ...`, which averages their standardised scores).")
+    @Option(name: .long, help: "Train K models with seeds --seed, --seed + 1, ... to <output stem>-1.safetensors ... -K (for `detect --model A --model B ...`, which averages their standardised scores); as many at a time as there are cores, one thread each.")
     var ensemble: Int?
+    @Option(name: .long, help: .hidden) var ensembleMember: Int?
 
     func validate() throws {
         if let ensemble, ensemble < 2 { throw ValidationError("--ensemble must be at least 2 models, got \(ensemble)") }
+        if let ensembleMember, !(1...(ensemble ?? 0)).contains(ensembleMember) { throw ValidationError("--ensemble-member must be in 1...--ensemble") }
         if ensemble != nil, log != nil { throw ValidationError("--log names one log; with --ensemble each member's log is <member>.log.jsonl") }
     }
 
@@ -153,17 +155,28 @@ struct Train: ParsableCommand {
             }
             spec = s
         }
-        if let defaults, !resume { print(defaults.summary + " (--preset or --arch to choose)") }
+        if let defaults, !resume, ensembleMember == nil { print(defaults.summary + " (--preset or --arch to choose)") }
         guard let ensemble else {
             return try train(output: output, log: log, spec: spec, config: config, defaults: defaults, classes: classSet, data: raw)
         }
         // Members differ only in their seeds, so their average cancels what each learned by chance.
         let paths = (1...ensemble).map { TrainingSession.ensembleMemberPath(for: output, member: $0) }
-        for (i, path) in paths.enumerated() {
+        func memberConfig(_ i: Int) -> TrainingConfig {
             var c = config
-            c.seed = config.seed &+ UInt64(i)
-            print("member \(i + 1) of \(ensemble), seed \(c.seed):")
-            try train(output: path, log: nil, spec: spec, config: c, defaults: defaults, classes: classSet, data: raw)
+            c.seed = config.seed &+ UInt64(i - 1)
+            return c
+        }
+        if let i = ensembleMember {  // one member, run by the ensemble's parent process
+            return try train(output: paths[i - 1], log: nil, spec: spec, config: memberConfig(i), defaults: defaults, classes: classSet, data: raw)
+        }
+        let jobs = min(ensemble, ProcessInfo.processInfo.activeProcessorCount)
+        if jobs > 1 {
+            try EnsembleJobs(members: ensemble, jobs: jobs, paths: paths).run { i in memberConfig(i).seed }
+        } else {
+            for (i, path) in zip(1..., paths) {
+                print("member \(i) of \(ensemble), seed \(memberConfig(i).seed):")
+                try train(output: path, log: nil, spec: spec, config: memberConfig(i), defaults: defaults, classes: classSet, data: raw)
+            }
         }
         print("score them together: bottleneck detect " + paths.map { "--model \($0)" }.joined(separator: " "))
     }
