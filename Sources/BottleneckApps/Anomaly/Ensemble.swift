@@ -6,7 +6,8 @@ import BottleneckTraining
 /// Several models trained alike with different seeds (`train --ensemble K`), scored together:
 /// each member's score is standardised on the fitting data, and a sample's ensemble score is the
 /// mean of its members' standardised scores. Averaging cancels what one seed's model learned by
-/// chance: on the tabular fixtures five members lifted the worst dataset's AUROC by 0.010.
+/// chance: on the tabular fixtures five members took the mean recon AUROC from 0.972 (one model,
+/// over seeds) to 0.979, and on wine, whose members ranged from 0.798 to 0.951, to 0.950.
 ///
 /// Members may scale their inputs differently (each fitted its scaler on its own training part),
 /// so data is given unscaled and each member prepares it as it was trained.
@@ -26,9 +27,8 @@ public struct EnsembleScorer {
 
         init(fitting scores: [Float], of kind: AnomalyScore) {
             guard kind == .combined else { self = .log(LogScale(fitting: scores)); return }
-            let n = Double(max(scores.count, 1)), mean = scores.reduce(0) { $0 + Double($1) } / n
-            let variance = scores.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
-            self = .linear(mean: mean, std: max(variance.squareRoot(), 1e-12))
+            let stats = ScoreStatistics(scores)
+            self = .linear(mean: stats.mean, std: max(stats.std, 1e-12))
         }
 
         func apply(_ score: Float) -> Double {

@@ -57,10 +57,17 @@ public struct DataDefaults: Codable, Equatable, Sendable {
         let holdOut = !given.contains(.validationFraction) && !given.contains(.patience) && rows >= Self.validationFrom
         validationFraction = holdOut ? 0.1 : config.validationFraction
         batchSize = given.contains(.batchSize) ? config.batchSize : 32
-        let trainRows = max(1, rows - Int((Double(rows) * validationFraction).rounded()))
-        let batchesPerEpoch = (trainRows + batchSize - 1) / batchSize
-        epochs = given.contains(.epochs) ? config.epochs : max(1, (Self.targetSteps + batchesPerEpoch - 1) / batchesPerEpoch)
+        let batches = Self.batchesPerEpoch(rows: rows, validationFraction: validationFraction, batchSize: batchSize)
+        epochs = given.contains(.epochs) ? config.epochs : max(1, (Self.targetSteps + batches - 1) / batches)
         patience = holdOut ? max(5, epochs / 10) : config.patience
+    }
+
+    /// Batches per epoch: of the rows left after the validation split (`Dataset.split`'s count).
+    public var batchesPerEpoch: Int { Self.batchesPerEpoch(rows: rows, validationFraction: validationFraction, batchSize: batchSize) }
+
+    static func batchesPerEpoch(rows: Int, validationFraction: Double, batchSize: Int) -> Int {
+        let trainRows = max(1, rows - Int((Double(rows) * validationFraction).rounded()))
+        return (trainRows + batchSize - 1) / batchSize
     }
 
     /// The choice for `data` (restricted to `classes` when given).
@@ -87,7 +94,7 @@ public struct DataDefaults: Codable, Equatable, Sendable {
 
     /// One line: what was chosen and why.
     public var summary: String {
-        let steps = epochs * ((max(1, rows - Int((Double(rows) * validationFraction).rounded())) + batchSize - 1) / batchSize)
+        let steps = epochs * batchesPerEpoch
         var parts = ["code \(codeSize) of \(features) inputs" + (kept.contains("codeSize") ? "" : " (a quarter: fewer than the inputs, so it cannot copy them)"),
                      "\(hiddenUnits) hidden ReLU units",
                      "\(output) output (\(output == "sigmoid" ? "unit scaling gives [0, 1]" : "the scaled values are unbounded"))",

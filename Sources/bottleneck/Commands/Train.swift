@@ -129,7 +129,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let ensemble, ensemble < 2 { throw ValidationError("--ensemble must be at least 2 models, got \(ensemble)") }
-        if let ensembleMember, !(1...(ensemble ?? 0)).contains(ensembleMember) { throw ValidationError("--ensemble-member must be in 1...--ensemble") }
+        if let ensembleMember, ensembleMember < 1 || ensembleMember > (ensemble ?? 0) { throw ValidationError("--ensemble-member must be in 1...--ensemble") }
         if ensemble != nil, log != nil { throw ValidationError("--log names one log; with --ensemble each member's log is <member>.log.jsonl") }
     }
 
