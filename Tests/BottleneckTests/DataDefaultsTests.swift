@@ -170,6 +170,8 @@ final class DataDefaultsTests: TemporaryDirectoryTestCase {
             XCTAssertTrue(trained.out.contains("defaults from the data: code \(max(1, min(max(2, Int((Double(features) / 4).rounded())), features - 1))) of \(features) inputs"), trained.out)
             XCTAssertFalse(trained.err.contains("warning"), trained.err)
             XCTAssertEqual(try TrainedModel.load(model).dataDefaults?.features, features, "the choice is stored in the model file")
+            let summary = try runCLI(["summary", "--model", model], in: dir)
+            XCTAssertTrue(summary.out.contains("chosen by train: defaults from the data: code"), summary.out)
             let detected = try runCLI(["detect", "--model", model, "--data", "\(fixtures)/\(name)/test.csv", "--label-column", "anomaly",
                                        "--train-data", train, "--json"], in: dir)
             XCTAssertEqual(detected.status, 0, detected.err)

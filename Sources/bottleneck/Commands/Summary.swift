@@ -22,8 +22,13 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         let m: Autoencoder
+        var notes: [String] = []
         if let model {
-            m = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory).model
+            let bundle = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
+            m = bundle.model
+            // What train chose from the data, and the stored detector, so the file explains itself.
+            if let d = bundle.dataDefaults { notes.append("chosen by train: " + d.summary) }
+            if let det = bundle.detector { notes.append("detector: \(det.score.rawValue) score, threshold \(det.threshold) (\(det.rule))") }
         } else {
             let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
             guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {
@@ -33,6 +38,7 @@ struct Summary: ParsableCommand {
         }
         if printJSON { print(try prettyJSON(m.spec)); return }
         print(try modelSummary(m))
+        notes.forEach { print($0) }
     }
 }
 
