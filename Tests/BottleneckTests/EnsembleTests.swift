@@ -84,5 +84,6 @@ final class EnsembleTests: TemporaryDirectoryTestCase {
         try expectCLIError(["detect", "--model", paths[0], "--model", paths[1], "--fit"], in: dir, ["--fit stores one model's detector"])
         try expectCLIError(["train", "--data", train, "--ensemble", "1"], in: dir, ["--ensemble must be at least 2"])
         try expectCLIError(["train", "--data", train, "--ensemble", "2", "--log", "x.jsonl"], in: dir, ["--log names one log"])
+        try expectCLIError(["train", "--data", train, "--ensemble-member", "1"], in: dir, ["--ensemble-member must be in 1...--ensemble"])
     }
 }

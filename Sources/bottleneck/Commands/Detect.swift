@@ -135,17 +135,8 @@ struct Detect: ParsableCommand {
                              featureNames: table?.featureNames)
             report.append("wrote \(output)")
         }
-        if let roc {
-            guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
-            let curve = try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies)
-            try writeText(AnomalyPlots.rocCurve(curve, auroc: summary.auroc, title: "ROC, \(kind.rawValue) score"), to: roc)
-            report.append("wrote \(roc)")
-        }
-        if let histogram {
-            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: detector.threshold,
-                                                      scoreName: "\(kind.rawValue) score", title: "Anomaly scores"), to: histogram)
-            report.append("wrote \(histogram)")
-        }
+        report += try writePlots(scores: scores, anomalies: anomalies, threshold: detector.threshold, auroc: summary.auroc,
+                                 rocTitle: "ROC, \(kind.rawValue) score", scoreName: "\(kind.rawValue) score")
 
         if json { print(try prettyJSON(summary)); return }
         print("model \(loaded.model.spec.name), \(kind.rawValue) scores of \(data.count) samples of \(data.source)")
@@ -245,21 +236,31 @@ struct Detect: ParsableCommand {
         if let output {
             try writeResults(output, data: raw, scores: scores, flags: flags, anomalies: anomalies, featureErrors: nil, featureNames: table?.featureNames)
         }
-        if let roc {
-            guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
-            try writeText(AnomalyPlots.rocCurve(try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies), auroc: summary.auroc,
-                                                title: "ROC, \(summary.score)"), to: roc)
-        }
-        if let histogram {
-            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: threshold,
-                                                      scoreName: "\(summary.score) score", title: "Anomaly scores"), to: histogram)
-        }
+        _ = try writePlots(scores: scores, anomalies: anomalies, threshold: threshold, auroc: summary.auroc,
+                           rocTitle: "ROC, \(summary.score)", scoreName: "\(summary.score) score")
         if json { print(try prettyJSON(summary)); return }
         print("\(summary.score): mean standardised scores of \(raw.count) samples of \(raw.source)")
         print("threshold \(fmt(threshold)) (\(chosen), fitted now on \(what))")
         print(String(format: "flagged %d of %d (%.2f%%)", summary.flagged, summary.samples, 100 * Double(summary.flagged) / Double(max(summary.samples, 1))))
         if let auroc = summary.auroc, let auprc = summary.auprc { print(String(format: "AUROC %.4f  AUPRC %.4f", auroc, auprc)) }
         for path in [output, roc, histogram].compactMap({ $0 }) { print("wrote \(path)") }
+    }
+
+    /// The --roc and --histogram SVGs, when asked; returns a "wrote" line for each.
+    func writePlots(scores: [Float], anomalies: [Bool]?, threshold: Double, auroc: Double?, rocTitle: String, scoreName: String) throws -> [String] {
+        var wrote: [String] = []
+        if let roc {
+            guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
+            let curve = try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies)
+            try writeText(AnomalyPlots.rocCurve(curve, auroc: auroc, title: rocTitle), to: roc)
+            wrote.append("wrote \(roc)")
+        }
+        if let histogram {
+            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: threshold,
+                                                      scoreName: scoreName, title: "Anomaly scores"), to: histogram)
+            wrote.append("wrote \(histogram)")
+        }
+        return wrote
     }
 
     func writeResults(_ path: String, data: Dataset, scores: [Float], flags: [Bool], anomalies: [Bool]?,
