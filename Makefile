@@ -16,7 +16,8 @@ demo: build
 	$(BIN) demo
 
 # Release mode with testing enabled: the training-based tests need optimised code.
-test: setup
+test:
+	@bash scripts/setup.sh --test
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	$(MAKE) --no-print-directory test-backends
 

@@ -50,6 +50,19 @@ public enum DetectionMetrics {
         return curve
     }
 
+    /// Precision and recall after each group of tied scores, highest scores first (the points
+    /// `averagePrecision` sums over).
+    public static func precisionRecallCurve(scores: [Float], anomalies: [Bool]) throws -> PrecisionRecallCurve {
+        let (p, n) = try counts(scores, anomalies, "precision-recall curve")
+        var curve = PrecisionRecallCurve(thresholds: [], recalls: [], precisions: [], positiveShare: Double(p) / Double(p + n))
+        for point in thresholdPoints(scores, anomalies) {
+            curve.thresholds.append(Double(point.threshold))
+            curve.recalls.append(Double(point.truePositives) / Double(p))
+            curve.precisions.append(Double(point.truePositives) / Double(point.truePositives + point.falsePositives))
+        }
+        return curve
+    }
+
     /// Counts of flagged versus true anomalies.
     public static func confusion(flags: [Bool], anomalies: [Bool]) -> ConfusionCounts {
         precondition(flags.count == anomalies.count, "confusion: \(flags.count) flags for \(anomalies.count) labels")
@@ -92,6 +105,14 @@ public enum DetectionMetrics {
         }
         return (p, n)
     }
+}
+
+public struct PrecisionRecallCurve: Codable, Equatable {
+    public var thresholds: [Double]
+    public var recalls: [Double]
+    public var precisions: [Double]
+    /// The anomalies' share of the samples: the precision of flagging at random.
+    public var positiveShare: Double
 }
 
 public struct ROCCurve: Codable, Equatable {

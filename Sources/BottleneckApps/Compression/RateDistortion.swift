@@ -96,6 +96,33 @@ public enum ImageCodecBaseline {
 }
 
 /// Rate-distortion points as CSV (method, setting, bytes, bits_per_pixel, psnr_db).
+extension AutoencoderCodec {
+    /// Size and PSNR of a compressed file; images are compared as the 8-bit PNGs decompress
+    /// writes. `source` names the file in errors.
+    public func measure(_ file: CompressedCodes, bytes: Int, samples: Tensor, isImage: Bool, source: String) throws -> RatePoint {
+        let rebuilt = try decompress(file, source: source)
+        let pixels = isImage ? samples.shape[0] * samples.shape[2] * samples.shape[3] : samples.count
+        return RatePoint(method: "autoencoder", setting: "\(file.quantizer.bits) bits", bytes: bytes,
+                         bitsPerPixel: 8 * Double(bytes) / Double(pixels),
+                         psnr: psnr(mse: isImage ? ImageCodecBaseline.eightBitMSE(rebuilt, samples) : meanSquaredError(rebuilt, samples)))
+    }
+
+    /// The rate-distortion points of images [N, C, H, W]: the codes at 1-8 bits, JPEG at nine
+    /// qualities (one mosaic, and four per image) and PNG (mosaic and per image).
+    public func rateDistortionSweep(_ samples: Tensor) throws -> [RatePoint] {
+        var points: [RatePoint] = []
+        for b in UniformQuantizer.bitRange {
+            let f = try compress(samples, bits: b)
+            points.append(try measure(f, bytes: try f.encoded().count, samples: samples, isImage: true, source: "\(b)-bit codes"))
+        }
+        for q in [1, 2, 5, 10, 20, 30, 50, 75, 90] { points.append(try ImageCodecBaseline.mosaic(samples, jpegQuality: q)) }
+        for q in [1, 10, 50, 90] { points.append(try ImageCodecBaseline.perImage(samples, jpegQuality: q)) }
+        points.append(try ImageCodecBaseline.mosaic(samples, jpegQuality: nil))
+        points.append(try ImageCodecBaseline.perImage(samples, jpegQuality: nil))
+        return points
+    }
+}
+
 public func rateDistortionCSV(_ points: [RatePoint]) -> String {
     var lines = ["method,setting,bytes,bits_per_pixel,psnr_db"]
     for p in points {

@@ -86,6 +86,9 @@ public final class TrainingSession {
     /// Choices of a fresh run known to train a poor model (none on resume: the run was warned
     /// about when it started).
     public let warnings: [TrainingWarning]
+    /// Called after each save (as `saveInterval` paces them, and at the end) with the saved
+    /// model's path: what watches a run (a live report) refreshes here.
+    public var onSave: (() throws -> Void)?
     /// Held from `init` until `run()` ends (or the session is dropped unrun).
     private var lock: OutputLock?
     private let saveInterval: Double
@@ -237,6 +240,7 @@ public final class TrainingSession {
         for line in unsavedLog { try appendLine(line, to: logPath) }
         unsavedLog = []
         lastSave = Date()
+        try onSave?()
     }
 
     /// The checkpoint's configuration with the request's `overrides` applied: changeable ones

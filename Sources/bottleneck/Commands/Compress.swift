@@ -47,7 +47,7 @@ struct Compress: ParsableCommand {
         let bytes = try file.encoded()
         try writeAtomically(bytes, to: output)
         let n = samples.shape[0]
-        let ours = try measure(codec, file, bytes: bytes.count, samples: samples, isImage: isImage)
+        let ours = try codec.measure(file, bytes: bytes.count, samples: samples, isImage: isImage, source: output)
         let raw = try codec.decode(mapBatches(Dataset(inputs: try loaded.scaler.transform(samples))) { loaded.model.encode($0) })
         if isImage {
             print(String(format: "wrote %@: %d images in %d bytes (%.1f per image), %.4f bits per pixel, PSNR %.2f dB (unquantised codes: %.2f dB)",
@@ -61,15 +61,6 @@ struct Compress: ParsableCommand {
         guard isImage else { throw BottleneckError("--compare, --rd-csv and --rd-svg compare with PNG and JPEG: they need image data") }
         if compare { try printComparison(ours, samples) }
         if rdCsv != nil || rdSvg != nil { try writeRateDistortion(codec, samples) }
-    }
-
-    /// Size and PSNR of a compressed file; images are compared as the 8-bit PNGs decompress writes.
-    func measure(_ codec: AutoencoderCodec, _ file: CompressedCodes, bytes: Int, samples: Tensor, isImage: Bool) throws -> RatePoint {
-        let rebuilt = try codec.decompress(file, source: output)
-        let pixels = isImage ? samples.shape[0] * samples.shape[2] * samples.shape[3] : samples.count
-        return RatePoint(method: "autoencoder", setting: "\(file.quantizer.bits) bits", bytes: bytes,
-                         bitsPerPixel: 8 * Double(bytes) / Double(pixels),
-                         psnr: psnr(mse: isImage ? ImageCodecBaseline.eightBitMSE(rebuilt, samples) : meanSquaredError(rebuilt, samples)))
     }
 
     func printComparison(_ ours: RatePoint, _ samples: Tensor) throws {
@@ -102,15 +93,7 @@ struct Compress: ParsableCommand {
     }
 
     func writeRateDistortion(_ codec: AutoencoderCodec, _ samples: Tensor) throws {
-        var points: [RatePoint] = []
-        for b in UniformQuantizer.bitRange {
-            let f = try codec.compress(samples, bits: b)
-            points.append(try measure(codec, f, bytes: try f.encoded().count, samples: samples, isImage: true))
-        }
-        for q in [1, 2, 5, 10, 20, 30, 50, 75, 90] { points.append(try ImageCodecBaseline.mosaic(samples, jpegQuality: q)) }
-        for q in [1, 10, 50, 90] { points.append(try ImageCodecBaseline.perImage(samples, jpegQuality: q)) }
-        points.append(try ImageCodecBaseline.mosaic(samples, jpegQuality: nil))
-        points.append(try ImageCodecBaseline.perImage(samples, jpegQuality: nil))
+        let points = try codec.rateDistortionSweep(samples)
         if let rdCsv { try writeText(rateDistortionCSV(points), to: rdCsv) }
         if let rdSvg {
             try writeText(rateDistortionSVG(points, title: "\(codec.model.spec.name) code \(formatShape(codec.model.codeShape)) vs JPEG, \(samples.shape[0]) images"), to: rdSvg)

@@ -252,11 +252,11 @@ struct Detect: ParsableCommand {
         if let roc {
             guard let anomalies else { throw BottleneckError("--roc needs labels telling anomalies apart (--labels/--label-column, and --normal-classes for class labels)") }
             let curve = try DetectionMetrics.rocCurve(scores: scores, anomalies: anomalies)
-            try writeText(AnomalyPlots.rocCurve(curve, auroc: auroc, title: rocTitle), to: roc)
+            try writeText(Charts.rocCurve(curve, auroc: auroc, title: rocTitle), to: roc)
             wrote.append("wrote \(roc)")
         }
         if let histogram {
-            try writeText(AnomalyPlots.scoreHistogram(scores: scores, anomalies: anomalies, threshold: threshold,
+            try writeText(Charts.scoreHistogram(scores: scores, anomalies: anomalies, threshold: threshold,
                                                       scoreName: scoreName, title: "Anomaly scores"), to: histogram)
             wrote.append("wrote \(histogram)")
         }

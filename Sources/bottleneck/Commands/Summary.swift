@@ -44,17 +44,7 @@ struct Summary: ParsableCommand {
 
 /// The table: one row per layer with its path, type, output shape and parameters.
 func modelSummary(_ m: Autoencoder) throws -> String {
-    var rows: [(String, String, String, Int)] = []
-    var shape = m.inputShape
-    rows.append(("input", "", formatShape(shape), 0))
-    for (part, seq) in [("encoder", m.encoder), ("decoder", m.decoder)] {
-        for (i, layer) in seq.layers.enumerated() {
-            shape = try layer.outputShape(for: shape)
-            let kind = layer.typeName + (layer.details.isEmpty ? "" : "(\(layer.details))")
-            rows.append(("\(part).\(i)", kind, formatShape(shape), layer.parameterCount))
-        }
-        if part == "encoder" { rows.append(("code", "", formatShape(shape), 0)) }
-    }
+    let rows = try m.layerRows().map { ($0.path, $0.kind, formatShape($0.outputShape), $0.parameters) }
     let w0 = max(12, rows.map(\.0.count).max()!), w1 = max(10, rows.map(\.1.count).max()!), w2 = max(14, rows.map(\.2.count).max()!)
     func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
     var out = "Model: \(m.spec.name)\n"
@@ -63,13 +53,6 @@ func modelSummary(_ m: Autoencoder) throws -> String {
     for r in rows { out += pad(r.0, w0) + "  " + pad(r.1, w1) + "  " + pad(r.2, w2) + "  " + grouped(r.3) + "\n" }
     out += String(repeating: "=", count: header.count + 4) + "\n"
     out += "Total params: \(grouped(m.parameterCount))  (encoder \(grouped(m.encoder.parameterCount)), decoder \(grouped(m.decoder.parameterCount)))\n"
-    out += "Compression: \(m.inputShape.reduce(1, *)) values -> \(m.codeShape.reduce(1, *)) (\(String(format: "%.1f", Double(m.inputShape.reduce(1, *)) / Double(m.codeShape.reduce(1, *))))x)"
+    out += "Compression: \(m.inputShape.reduce(1, *)) values -> \(m.codeShape.reduce(1, *)) (\(String(format: "%.1f", m.compressionRatio))x)"
     return out
-}
-
-func grouped(_ n: Int) -> String {
-    let s = String(n)
-    var out = ""
-    for (i, c) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(c) }
-    return String(out.reversed())
 }

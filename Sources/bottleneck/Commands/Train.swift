@@ -122,6 +122,7 @@ struct Train: ParsableCommand {
 
     @Option(name: [.short, .long], help: "Model file to write.") var output = "model.safetensors"
     @Option(name: .long, help: "JSONL log of per-epoch metrics (default: <output>.log.jsonl).") var log: String?
+    @Option(name: .long, help: "HTML report rewritten as training goes (after each save, at most once a second) and complete at the end; open it and reload.") var report: String?
     @Flag(name: .long, help: "Continue from the checkpoint beside --output.") var resume = false
     @Option(name: .long, help: "Train K models with seeds --seed, --seed + 1, ... to <output stem>-1.safetensors ... -K (for `detect --model A --model B ...`, which averages their standardised scores); as many at a time as there are cores, one thread each.")
     var ensemble: Int?
@@ -131,9 +132,12 @@ struct Train: ParsableCommand {
         if let ensemble, ensemble < 2 { throw ValidationError("--ensemble must be at least 2 models, got \(ensemble)") }
         if let ensembleMember, ensembleMember < 1 || ensembleMember > (ensemble ?? 0) { throw ValidationError("--ensemble-member must be in 1...--ensemble") }
         if ensemble != nil, log != nil { throw ValidationError("--log names one log; with --ensemble each member's log is <member>.log.jsonl") }
+        if ensemble != nil, report != nil { throw ValidationError("--report follows one run; report each member afterwards with bottleneck report --model") }
+        if let report, !report.lowercased().hasSuffix(".html") { throw ValidationError("--report \(report): use a .html file name") }
     }
 
     func run() throws {
+        if let report { try checkWritable(report, flag: "--report") }
         var config = try training.config()
         let raw = try DataSource.load(try dataOptions.request(), split: .train)
         let classSet = try classes.map { try parseClassList($0, field: .classes) }
@@ -201,7 +205,10 @@ struct Train: ParsableCommand {
         var progress = ProgressPrinter(epochs: session.trainer.config.epochs)
         session.trainer.onBatch = { progress.batch($0) }
         session.trainer.onEpoch = { progress.epoch($0) }
+        let live = try report.map { path in try LiveReport(path: path, session: session) }
+        session.onSave = { try live?.write(final: false) }
         try session.run()
+        try live?.write(final: true)
         if let stop = session.trainer.convergence { print("\(session.trainer.config.optimizer.name.rawValue) \(stop) after epoch \(session.trainer.epochsDone)") }
         else if let p = session.trainer.config.patience, session.trainer.epochsDone < session.trainer.config.epochs {
             print("stopped early after epoch \(session.trainer.epochsDone): no validation improvement for \(p) epochs")

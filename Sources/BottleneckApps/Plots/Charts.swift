@@ -4,9 +4,10 @@ import BottleneckNN
 import BottleneckData
 import BottleneckTraining
 
-/// Plots of detection results as standalone SVG text: an ROC curve and a score histogram with
-/// the threshold marked. Plain axes with round tick values and labelled axes.
-public enum AnomalyPlots {
+/// Charts as standalone SVG text on one frame (640x440, plain axes with round tick values and
+/// labelled axes): detection results here (an ROC curve, a score histogram with the threshold
+/// marked), the report's charts in `Charts+Report.swift`.
+public enum Charts {
     static let width = 640.0, height = 440.0
     static let left = 72.0, right = 24.0, top = 44.0, bottom = 60.0
     static var plotWidth: Double { width - left - right }
@@ -32,12 +33,13 @@ public enum AnomalyPlots {
     }
 
     /// A histogram of `scores` (normal and anomalous samples as two overlaid series when
-    /// `anomalies` is given) with the threshold as a dashed red line. Scores beyond the
+    /// `anomalies` is given) with the threshold, when given, as a dashed red line. Scores beyond the
     /// 99.5th percentile (or the threshold, if higher) are counted in the last bin.
-    public static func scoreHistogram(scores: [Float], anomalies: [Bool]?, threshold: Double, bins: Int = 50,
+    public static func scoreHistogram(scores: [Float], anomalies: [Bool]?, threshold: Double?, bins: Int = 50,
                                       scoreName: String = "score", title: String = "Anomaly scores") -> String {
         let sorted = scores.map(Double.init).filter(\.isFinite).sorted()
-        var low = Swift.min(sorted.first ?? 0, threshold), high = Swift.max(ScoreStatistics.percentile(sorted: sorted, 99.5), threshold)
+        let first = sorted.first ?? 0, top = ScoreStatistics.percentile(sorted: sorted, 99.5)
+        var low = Swift.min(first, threshold ?? first), high = Swift.max(top, threshold ?? top)
         if high <= low { high = low + 1 }
         let pad = (high - low) * 0.04
         high += pad
@@ -68,11 +70,13 @@ public enum AnomalyPlots {
                 svg.rect(x0, py(Double(c)), binWidth / (high - low) * plotWidth, Double(c) / yMax * plotHeight, fill: colour, opacity: 0.6)
             }
         }
-        let tx = px(threshold)
-        svg.line(tx, top, tx, top + plotHeight, stroke: "#d62728", width: 2, dash: "6,4")
-        let anchorEnd = tx > left + plotWidth * 0.7
-        svg.label(String(format: "threshold %.4g", threshold), anchorEnd ? tx - 6 : tx + 6, top + 14,
-                  anchor: anchorEnd ? "end" : "start", fill: "#d62728")
+        if let threshold {
+            let tx = px(threshold)
+            svg.line(tx, top, tx, top + plotHeight, stroke: "#d62728", width: 2, dash: "6,4")
+            let anchorEnd = tx > left + plotWidth * 0.7
+            svg.label(String(format: "threshold %.4g", threshold), anchorEnd ? tx - 6 : tx + 6, top + 14,
+                      anchor: anchorEnd ? "end" : "start", fill: "#d62728")
+        }
         var legend: [(String, String)] = []
         if anomalies != nil {
             legend = [("normal", "#1f6fb4"), ("anomaly", "#e8740c")]
@@ -93,7 +97,7 @@ public enum AnomalyPlots {
 
     /// Axes, ticks with labels, axis titles and the plot title. `x`/`y` map data values to [0, 1].
     static func drawFrame(_ svg: inout SVG, title: String, xLabel: String, yLabel: String, xTicks: [Double], yTicks: [Double],
-                          x fx: (Double) -> Double, y fy: (Double) -> Double) {
+                          x fx: (Double) -> Double, y fy: (Double) -> Double, yTickText: ((Double) -> String)? = nil) {
         svg.rect(left, top, plotWidth, plotHeight, fill: "none", stroke: "#333333")
         for t in xTicks {
             let px = x(fx(t))
@@ -104,7 +108,7 @@ public enum AnomalyPlots {
             let py = y(fy(t))
             svg.line(left - 5, py, left, py, stroke: "#333333")
             svg.line(left, py, left + plotWidth, py, stroke: "#eeeeee")
-            svg.label(tickText(t, yTicks), left - 8, py + 4, anchor: "end")
+            svg.label(yTickText?(t) ?? tickText(t, yTicks), left - 8, py + 4, anchor: "end")
         }
         svg.label(title, width / 2, 26, anchor: "middle", size: 16)
         svg.label(xLabel, left + plotWidth / 2, height - 16, anchor: "middle")
@@ -128,44 +132,5 @@ public enum AnomalyPlots {
         if step >= 1 && Swift.abs(v) < 1e6 { return String(format: "%.0f", v) }
         if step >= 1e-4 || step == 0 { return String(format: "%.\(Swift.max(0, Int(ceil(-log10(Swift.max(step, 1e-12)) - 1e-9))))f", v) }
         return String(format: "%.1e", v)
-    }
-}
-
-/// A minimal SVG writer.
-struct SVG {
-    private var body = ""
-
-    var text: String {
-        let w = Int(AnomalyPlots.width), h = Int(AnomalyPlots.height)
-        return """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(w)" height="\(h)" viewBox="0 0 \(w) \(h)" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        \(body)</svg>
-
-        """
-    }
-
-    private func f(_ v: Double) -> String { String(format: "%.2f", v) }
-
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, dash: String? = nil) {
-        body += "<line x1=\"\(f(x1))\" y1=\"\(f(y1))\" x2=\"\(f(x2))\" y2=\"\(f(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(f(width))\""
-            + (dash.map { " stroke-dasharray=\"\($0)\"" } ?? "") + "/>\n"
-    }
-
-    mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil, opacity: Double = 1) {
-        body += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(w))\" height=\"\(f(h))\" fill=\"\(fill)\""
-            + (stroke.map { " stroke=\"\($0)\"" } ?? "") + (opacity < 1 ? " fill-opacity=\"\(f(opacity))\"" : "") + "/>\n"
-    }
-
-    mutating func polyline(_ points: [(Double, Double)], stroke: String, width: Double) {
-        let p = points.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
-        body += "<polyline points=\"\(p)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(f(width))\"/>\n"
-    }
-
-    mutating func label(_ s: String, _ x: Double, _ y: Double, anchor: String, fill: String = "#222222", size: Double? = nil, rotate: Double? = nil) {
-        let escaped = s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        body += "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"\(anchor)\" fill=\"\(fill)\""
-            + (size.map { " font-size=\"\(f($0))\"" } ?? "")
-            + (rotate.map { " transform=\"rotate(\(f($0)) \(f(x)) \(f(y)))\"" } ?? "") + ">\(escaped)</text>\n"
     }
 }
