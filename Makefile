@@ -61,6 +61,7 @@ compare: build
 	BN=$(BIN) bash scripts/compare.sh
 
 quality: build
+	@bash scripts/setup.sh --test
 	bash scripts/quality.sh
 
 # libFuzzer over every reader (Fuzz/ package, address sanitizer); crashing inputs go to

@@ -210,6 +210,24 @@ final class ReportTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(live.contains("http-equiv=\"refresh\"") && live.contains("Training in progress: epoch"))
     }
 
+    /// What `train --report` hangs on: the session calls `onSave` after every save, here every
+    /// epoch (interval 0), with the saved file and the history so far in place.
+    func testTheSessionCallsOnSaveAfterEverySave() throws {
+        let rows = DataDefaultsTests.rows(64, features: 6)
+        var config = TrainingConfig()
+        config.epochs = 4
+        var request = TrainingRequest(outputPath: dir + "/s.safetensors", architecture: try Preset.dense.spec(inputShape: [6], codeSize: 2), config: config)
+        request.saveInterval = 0
+        let session = try TrainingSession(request, data: rows)
+        var seen: [Int] = []
+        session.onSave = {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: session.outputPath))
+            seen.append(session.bundle.history.count)
+        }
+        try session.run()
+        XCTAssertEqual(seen, [1, 2, 3, 4, 4], "each epoch's save, then the final one")
+    }
+
     func testBadInputGetsOneLine() throws {
         _ = try cli(["train", "--data", "\(tabular)/train.csv", "--label-column", "anomaly", "--epochs", "5", "-o", "m.safetensors"])
         // Data that does not fit the model.

@@ -22,8 +22,8 @@ if [ ! -f "$DIR/trouser.safetensors" ]; then
     "$BN" detect --model "$DIR/trouser.safetensors" --fit --percentile 99 >> "$DIR/trouser.log"
 fi
 
-echo "| page | bytes | build seconds | Chromium load ms (median of 5) | screenshot |"
-echo "|---|---|---|---|---|"
+echo "| page | bytes | build seconds | Chromium load ms (median of 5) | printed pages | screenshot |"
+echo "|---|---|---|---|---|---|"
 for name in demo vae trouser; do
     model="$DIR/$name.safetensors"; extra=()
     [ "$name" = demo ] && { model="$DIR/demo/conv.safetensors"; extra=(--rate-distortion); }
@@ -38,5 +38,7 @@ for name in demo vae trouser; do
     done
     median=$(printf "%s\n" "${times[@]}" | sort -n | sed -n 3p)
     browser --window-size=1200,3000 --screenshot="$DIR/$name.png" "file://$DIR/$name.html" > /dev/null
-    printf "| %s | %s | %.2f | %s | %s |\n" "$name" "$(stat -c %s "$DIR/$name.html")" "$seconds" "$median" "$DIR/$name.png"
+    browser --no-pdf-header-footer --print-to-pdf="$DIR/$name.pdf" "file://$DIR/$name.html" > /dev/null
+    pages=$(grep -ac "/Type /Page$\|/Type /Page[^s]" "$DIR/$name.pdf" || true)
+    printf "| %s | %s | %.2f | %s | %s | %s |\n" "$name" "$(stat -c %s "$DIR/$name.html")" "$seconds" "$median" "$pages" "$DIR/$name.png"
 done

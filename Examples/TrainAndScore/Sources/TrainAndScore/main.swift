@@ -28,6 +28,13 @@ func run(output: String) throws {
                  "\(bundle.classes ?? [])", bundle.history.count, try evaluateReconstruction(bundle.model, on: data).mse, auroc, scores.count))
     // Trousers are easy to tell from the rest: far better than chance, or something is wrong.
     guard auroc > 0.85 else { throw BottleneckError("AUROC \(auroc) is no better than a broken model's") }
+    // The report page, as `bottleneck report` writes it, from the library alone.
+    var options = ReportOptions()
+    options.tsne = false
+    let page = ReportPage.html(try ModelReport(bundle: bundle, modelPath: output, data: data, options: options))
+    guard page.contains("<section id=\"reconstructions\"") else { throw BottleneckError("the report has no reconstructions") }
+    try page.write(toFile: output + ".html", atomically: true, encoding: .utf8)
+    print("wrote \(output).html (\(page.utf8.count) bytes)")
 }
 
 func labels(of data: Dataset) throws -> [Int] {
