@@ -116,6 +116,30 @@ final class ReportTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(page.count, 17, "every figure compared: \(page.keys.sorted())")
     }
 
+    /// Windows of a series take their rows' labels in the report as in detect.
+    func testWindowedSeriesGetTheSameDetectionFiguresAsDetect() throws {
+        func series(_ rows: Int, spikes: [Int], phase: Double) -> String {
+            var text = "a,b,anomaly\n"
+            for t in 0..<rows {
+                let x = Double(t) + phase, spike = spikes.contains(t)
+                text += String(format: "%.5f,%.5f,%d\n", sin(x / 5) + (spike ? 3 : 0), cos(x / 7), spike ? 1 : 0)
+            }
+            return text
+        }
+        try series(400, spikes: [], phase: 0).write(toFile: dir + "/train.csv", atomically: true, encoding: .utf8)
+        try series(200, spikes: [50, 120, 170], phase: 400).write(toFile: dir + "/test.csv", atomically: true, encoding: .utf8)
+        let windows = ["--label-column", "anomaly", "--window", "16"]
+        _ = try cli(["train", "--data", "train.csv", "--preset", "dense", "--code-size", "4", "--epochs", "30", "-o", "w.safetensors"] + windows)
+        _ = try cli(["detect", "--model", "w.safetensors", "--data", "train.csv", "--fit", "--percentile", "99"] + windows)
+        let detect = try cli(["detect", "--model", "w.safetensors", "--data", "test.csv"] + windows)
+        _ = try cli(["report", "--model", "w.safetensors", "--data", "test.csv", "-o", "w.html"] + windows)
+        let page = try metrics(String(contentsOfFile: dir + "/w.html", encoding: .utf8))
+        XCTAssertNotNil(page["auroc"], "the windows' labels came through")
+        XCTAssertEqual(page["auroc"], firstMatch(detect, "AUROC (\\S+)"))
+        XCTAssertEqual(page["flagged"], firstMatch(detect, "flagged (.+)"))
+        XCTAssertEqual(page["anomalies"], firstMatch(detect, "ground truth: (\\d+) anomalies"))
+    }
+
     func firstMatch(_ text: String, _ pattern: String) -> String? {
         guard let regex = try? NSRegularExpression(pattern: pattern),
               let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }

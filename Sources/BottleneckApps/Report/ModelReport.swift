@@ -40,8 +40,10 @@ public struct ModelReport {
 
     /// `history`: the full per-epoch history when it is longer than the file's (a run in
     /// progress, or a checkpoint beside the file); `modelPath` fills the card's file facts.
+    /// `anomalies`: which samples are anomalies, where the data's labels do not say it sample by
+    /// sample (windows take their rows' labels); nil: from the labels and the detector's classes.
     public init(bundle: TrainedModel, modelPath: String?, data: Dataset?, history: [EpochSummary]? = nil,
-                options: ReportOptions = ReportOptions()) throws {
+                anomalies: [Bool]? = nil, options: ReportOptions = ReportOptions()) throws {
         live = options.live
         card = try ModelCard(bundle: bundle, path: modelPath)
         let fullHistory = history ?? modelPath.flatMap { Self.checkpointHistory(besides: $0, model: bundle) } ?? bundle.history
@@ -58,7 +60,7 @@ public struct ModelReport {
         reconstruction = try ReconstructionSection(bundle: bundle, data: data, strip: options.strip)
         codes = try CodeSpace(model: bundle.model, data: data, samples: options.mapSamples, tsne: options.tsne)
         if bundle.detector != nil {
-            detection = try DetectionSection(bundle: bundle, data: data, top: options.topAnomalies, strip: options.strip)
+            detection = try DetectionSection(bundle: bundle, data: data, anomalies: anomalies, top: options.topAnomalies, strip: options.strip)
         } else {
             notes.append("detector: none stored (bottleneck detect --model M --fit stores one)")
         }
@@ -288,14 +290,15 @@ public struct DetectionSection {
         public var features: [(name: String, error: Float)]
     }
 
-    init(bundle: TrainedModel, data: Dataset, top count: Int, strip: Int) throws {
+    init(bundle: TrainedModel, data: Dataset, anomalies truth: [Bool]?, top count: Int, strip: Int) throws {
         let policy = DetectionPolicy(bundle: bundle)
         let detector = bundle.detector!
         let scorer = try policy.scorer()
         let featureErrors: Tensor?
         if data.sampleShape.count <= 2 { (scores, featureErrors) = try scorer.scoresAndFeatureErrors(data) }
         else { (scores, featureErrors) = (try scorer.scores(data), nil) }
-        anomalies = data.labels.flatMap { AnomalyLabels.anomalies(labels: $0, normalClasses: policy.normalClasses) }
+        if let truth, truth.count != data.count { throw BottleneckError("\(truth.count) anomaly labels for \(data.count) samples of \(data.source)") }
+        anomalies = truth ?? data.labels.flatMap { AnomalyLabels.anomalies(labels: $0, normalClasses: policy.normalClasses) }
         summary = try policy.summary(scores: scores, detector: detector, anomalies: anomalies, model: bundle.model.spec.name)
         scoreName = policy.score.rawValue
         if let anomalies, summary.auroc != nil {

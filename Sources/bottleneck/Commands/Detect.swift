@@ -85,8 +85,8 @@ struct Detect: ParsableCommand {
 
         // The scored data and its ground truth.
         let data = try loaded.data(dataOptions, split: dataSplit)
-        let table = output != nil || dataOptions.window != nil ? try csvTable() : nil
-        let anomalies = try groundTruth(data, table: table, normal: normal, explicit: explicitNormal != nil)
+        let table = output != nil || dataOptions.window != nil ? try dataOptions.csvTable() : nil
+        let anomalies = try dataOptions.groundTruth(data, table: table, normal: normal, explicit: explicitNormal != nil)
 
         var report: [String] = []
         let detector: Detector, scorer: AnomalyScorer
@@ -166,26 +166,6 @@ struct Detect: ParsableCommand {
         return rules.first
     }
 
-    /// For CSV data: the table with its column names and label column (read again: DataSource
-    /// keeps neither for windows).
-    func csvTable() throws -> CSVData? {
-        guard let path = dataOptions.data, [".csv", ".tsv"].contains(where: { path.lowercased().hasSuffix($0) }) else { return nil }
-        return try CSV.read(path, label: dataOptions.labelColumn.map { .name($0) })
-    }
-
-    /// Which samples are anomalies, when the labels say so. Windows take their rows' labels.
-    func groundTruth(_ data: Dataset, table: CSVData?, normal: Set<Int>?, explicit: Bool) throws -> [Bool]? {
-        var labels = data.labels
-        let windowed = dataOptions.window != nil
-        if windowed { labels = table?.dataset.labels }
-        guard let labels else {
-            if explicit { throw BottleneckError("--normal-classes needs labels, and \(data.source) has none (give --labels or --label-column)") }
-            return nil
-        }
-        guard let rows = AnomalyLabels.anomalies(labels: labels, normalClasses: normal) else { return nil }
-        return windowed ? AnomalyLabels.windows(rowAnomalies: rows, length: dataOptions.window!, stride: dataOptions.stride) : rows
-    }
-
     /// The data to fit a threshold rule on (unscaled; nil: the scored data itself), and a
     /// description of it.
     func fittingData(scored: Dataset, split: FashionMNIST.Split, normal: Set<Int>?) throws -> (Dataset?, String) {
@@ -220,8 +200,8 @@ struct Detect: ParsableCommand {
         let explicitNormal = try normalClasses.map { try parseClassList($0, field: .normalClasses) }
         let normal = explicitNormal ?? bundles[0].detector?.normalClasses.map(Set.init) ?? bundles[0].classes.map(Set.init)
         let raw = try DataSource.load(try dataOptions.request(), split: split)
-        let table = output != nil || dataOptions.window != nil ? try csvTable() : nil
-        let anomalies = try groundTruth(raw, table: table, normal: normal, explicit: explicitNormal != nil)
+        let table = output != nil || dataOptions.window != nil ? try dataOptions.csvTable() : nil
+        let anomalies = try dataOptions.groundTruth(raw, table: table, normal: normal, explicit: explicitNormal != nil)
         let (fitRaw, what) = try fittingData(scored: raw, split: split, normal: normal)
         let ensemble = try EnsembleScorer(bundles: bundles, score: try score.map(AnomalyScore.named), elboSamples: elboSamples ?? 8, fitting: fitRaw ?? raw)
         let chosen = rule ?? .contamination(0.05)

@@ -45,15 +45,20 @@ struct Report: ParsableCommand {
     func run() throws {
         try checkWritable(output, flag: "-o/--output")
         let loaded = try TrainedModel.load(model, memoryLimit: memory.maxModelMemory)
-        var data: Dataset?
+        var data: Dataset?, anomalies: [Bool]?
         if dataOptions.data != nil || loaded.model.inputShape == [1, 28, 28] {
             data = try loaded.data(dataOptions, split: split)
+            // Windows take their rows' labels, as in detect.
+            if dataOptions.window != nil, loaded.detector != nil {
+                let normal = loaded.detector?.normalClasses.map(Set.init) ?? loaded.classes.map(Set.init)
+                anomalies = try dataOptions.groundTruth(data!, table: try dataOptions.csvTable(), normal: normal, explicit: false)
+            }
         }
         var options = ReportOptions()
         options.mapSamples = mapSamples
         options.tsne = !noTsne
         options.rateDistortion = rateDistortion
-        let report = try ModelReport(bundle: loaded, modelPath: model, data: data, options: options)
+        let report = try ModelReport(bundle: loaded, modelPath: model, data: data, anomalies: anomalies, options: options)
         let page = ReportPage.html(report)
         try writeText(page, to: output)
         print("wrote \(output) (\(grouped(page.utf8.count)) bytes)")

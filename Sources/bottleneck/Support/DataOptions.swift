@@ -61,3 +61,25 @@ struct MemoryOptions: ParsableArguments {
     @Option(name: .long, help: "The most memory a model may need for its parameters and one sample's activations, e.g. 16GiB; a larger model is refused before it is allocated.")
     var maxModelMemory = ModelMemory.defaultLimit
 }
+
+extension DataOptions {
+    /// For CSV data: the table with its column names and label column (read again: DataSource
+    /// keeps neither for windows).
+    func csvTable() throws -> CSVData? {
+        guard let path = data, [".csv", ".tsv"].contains(where: { path.lowercased().hasSuffix($0) }) else { return nil }
+        return try CSV.read(path, label: labelColumn.map { .name($0) })
+    }
+
+    /// Which samples are anomalies, when the labels say so. Windows take their rows' labels.
+    func groundTruth(_ data: Dataset, table: CSVData?, normal: Set<Int>?, explicit: Bool) throws -> [Bool]? {
+        var labels = data.labels
+        let windowed = window != nil
+        if windowed { labels = table?.dataset.labels }
+        guard let labels else {
+            if explicit { throw BottleneckError("--normal-classes needs labels, and \(data.source) has none (give --labels or --label-column)") }
+            return nil
+        }
+        guard let rows = AnomalyLabels.anomalies(labels: labels, normalClasses: normal) else { return nil }
+        return windowed ? AnomalyLabels.windows(rowAnomalies: rows, length: window!, stride: stride) : rows
+    }
+}
