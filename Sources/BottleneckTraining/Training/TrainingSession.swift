@@ -308,7 +308,7 @@ public final class TrainingSession {
 
 /// Throws one line when no file can be created in `path`'s folder (tried for real: permissions,
 /// read-only mounts and non-folders all fail the same way, also for root).
-func checkFolderWritable(of path: String) throws {
+public func checkFolderWritable(of path: String) throws {
     let dir = folder(of: path)
     let probe = dir + "/.bottleneck-write-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -66,12 +66,8 @@ struct Report: ParsableCommand {
     }
 }
 
-/// Refuses an output path whose folder is missing or not writable, before any work is done.
+/// Refuses an output path whose folder is missing or cannot be written, before any work is done;
+/// the error names the flag.
 func checkWritable(_ path: String, flag: String) throws {
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-        throw BottleneckError("\(flag) \(path): the folder \(folder) does not exist")
-    }
-    guard FileManager.default.isWritableFile(atPath: folder) else { throw BottleneckError("\(flag) \(path): the folder \(folder) is not writable") }
+    do { try checkFolderWritable(of: path) } catch let e as BottleneckError { throw BottleneckError("\(flag) \(e.message)") }
 }

@@ -205,7 +205,7 @@ struct Train: ParsableCommand {
         var progress = ProgressPrinter(epochs: session.trainer.config.epochs)
         session.trainer.onBatch = { progress.batch($0) }
         session.trainer.onEpoch = { progress.epoch($0) }
-        let live = try report.map { path in try LiveReport(path: path, session: session) }
+        let live = report.map { LiveReport(path: $0, session: session) }
         session.onSave = { try live?.write(final: false) }
         try session.run()
         try live?.write(final: true)
