@@ -166,15 +166,12 @@ public struct ReconstructionSection {
         let model = bundle.model
         metrics = try evaluateReconstruction(model, on: data)
         source = data.source
-        var errors: [Double] = []
+        let errors = try reconstructionErrorsPerSample(model, on: data).mse
         var featureSums: [Double]? = data.sampleShape.count == 1 ? [Double](repeating: 0, count: data.featureCount) : nil
-        model.eval()
-        withoutGradients {
-            for x in data.sequentialBatches(size: 500) {
-                let r = model.decode(model.encode(x))
-                errors += SampleMetrics.perSample(.mse, r, x)
-                if featureSums != nil {
-                    let f = SampleMetrics.perFeature(.mse, r, x)
+        if featureSums != nil {
+            withoutGradients {
+                for x in data.sequentialBatches(size: 500) {
+                    let f = SampleMetrics.perFeature(.mse, model.decode(model.encode(x)), x)
                     let k = f.shape[1]
                     for i in 0..<f.shape[0] { for j in 0..<k { featureSums![j] += Double(f.data[i * k + j]) } }
                 }

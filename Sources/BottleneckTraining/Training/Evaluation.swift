@@ -43,6 +43,32 @@ public func evaluateReconstruction(_ model: Autoencoder, on data: Dataset, batch
     return m
 }
 
+/// Each sample's reconstruction errors (eval mode, no gradients): MSE and L1 per value, and BCE
+/// as the BCE training loss computes it when the data lie in [0, 1]. Their means over samples
+/// are `evaluateReconstruction`'s figures.
+public struct SampleErrors: Equatable {
+    public var mse: [Double]
+    public var l1: [Double]
+    public var bce: [Double]?
+}
+
+public func reconstructionErrorsPerSample(_ model: Autoencoder, on data: Dataset, batchSize: Int = 1000) throws -> SampleErrors {
+    try model.checkInput(data.sampleShape, source: data.source)
+    let unitRange = data.inputs.minValue >= 0 && data.inputs.maxValue <= 1
+    model.eval()
+    var errors = SampleErrors(mse: [], l1: [], bce: unitRange ? [] : nil)
+    withoutGradients {
+        for x in data.sequentialBatches(size: batchSize) {
+            let decoded = model.decodeForLoss(unitRange ? .bce : .mse, code: model.encode(x))
+            let r = decoded.reconstruction
+            errors.mse += SampleMetrics.perSample(.mse, r, x)
+            errors.l1 += SampleMetrics.perSample(.l1, r, x)
+            if unitRange { errors.bce! += SampleMetrics.perSample(decoded.kind, decoded.output, x) }
+        }
+    }
+    return errors
+}
+
 /// The reconstruction loss of `kind` over every value of `data` (eval mode, no gradients), as
 /// training computes it (`Autoencoder.reconstructionLoss`: a final sigmoid folded into BCE),
 /// pooled over all values instead of averaged over batches.

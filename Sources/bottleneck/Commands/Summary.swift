@@ -30,10 +30,7 @@ struct Summary: ParsableCommand {
             if let d = bundle.dataDefaults { notes.append("chosen by train: " + d.summary) }
             if let det = bundle.detector { notes.append("detector: \(det.score.rawValue) score, threshold \(det.threshold) (\(det.rule))") }
         } else {
-            let shape = inputShape.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == inputShape.split(separator: "x").count else {
-                throw BottleneckError("--input-shape must look like 1x28x28, got '\(inputShape)'")
-            }
+            let shape = try parseSampleShape(inputShape, flag: "--input-shape")
             m = try Autoencoder(spec: try choice.spec(for: shape), inputShape: shape, rng: RandomGenerator(seed: 0), memoryLimit: memory.maxModelMemory)
         }
         if printJSON { print(try prettyJSON(m.spec)); return }

@@ -43,3 +43,12 @@ struct DurationArgument: ExpressibleByArgument {
         return ms >= 1000 && ms.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(ms / 1000))s" : String(format: "%gms", ms)
     }
 }
+
+/// A per-sample shape such as 1x28x28 or 20.
+func parseSampleShape(_ text: String, flag: String) throws -> [Int] {
+    let shape = text.lowercased().split(separator: "x").compactMap { Int($0) }
+    guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.count == text.split(separator: "x").count else {
+        throw BottleneckError("\(flag) must look like 1x28x28, got '\(text)'")
+    }
+    return shape
+}
