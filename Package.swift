@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // `bottleneck export --format onnx`: ONNX's protobuf schema, its Swift code generated once
+        // (scripts/onnx/generate.sh) and committed, so builds need no protoc.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -38,9 +41,11 @@ let package = Package(
         .target(name: "BottleneckData", dependencies: ["BottleneckCore", "CZlib", "CImageCodecs"]),
         .target(name: "BottleneckTraining", dependencies: ["BottleneckNN", "BottleneckData"]),
         .target(name: "BottleneckApps", dependencies: ["BottleneckTraining", "CZlib"]),
+        // Models as ONNX graphs (beside the apps: it needs the model bundle only).
+        .target(name: "BottleneckONNX", dependencies: ["BottleneckTraining", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // `import Bottleneck`: the umbrella that re-exports the layers.
         .target(name: "Bottleneck", dependencies: ["BottleneckCore", "BottleneckNN", "BottleneckData",
-                                                   "BottleneckTraining", "BottleneckApps"]),
+                                                   "BottleneckTraining", "BottleneckApps", "BottleneckONNX"]),
         // The model server: the library's bundle behind HTTP (Inference/ knows no HTTP; HTTP/ is the shell).
         .target(name: "BottleneckServe", dependencies: [
             "Bottleneck",

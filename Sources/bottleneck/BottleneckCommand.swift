@@ -16,7 +16,7 @@ struct BottleneckCommand: ParsableCommand {
         version: BottleneckVersion.current,
         subcommands: [Demo.self, Train.self, Eval.self, Reconstruct.self, Encode.self, Decode.self, Generate.self, Interpolate.self,
                       Summary.self, PCACommand.self, Detect.self, Score.self, Serve.self, Denoise.self, Inpaint.self, Colorize.self, Unwatermark.self,
-                      PatchesCommand.self, Index.self, Search.self, ProbeCommand.self, Compress.self, Decompress.self, Import.self, Report.self, Bench.self, Compare.self])
+                      PatchesCommand.self, Index.self, Search.self, ProbeCommand.self, Compress.self, Decompress.self, Export.self, Import.self, Report.self, Bench.self, Compare.self])
 
     /// Allocator tuning first (training re-allocates the same large buffers every step), then the
     /// command; any error ends it with one line (`exitReporting`).
