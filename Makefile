@@ -44,7 +44,7 @@ example: setup
 	bash scripts/example.sh
 
 # DocC archives of every library target (swift-docc-plugin); warnings fail the build.
-DOC_TARGETS = BottleneckCore BottleneckNN BottleneckData BottleneckTraining BottleneckApps Bottleneck BottleneckServe
+DOC_TARGETS = BottleneckCore BottleneckNN BottleneckData BottleneckTraining BottleneckApps Bottleneck BottleneckServe BottleneckONNX
 docs: setup
 	@for t in $(DOC_TARGETS); do $(SWIFT) package generate-documentation --target $$t --warnings-as-errors || exit 1; done
 
